@@ -1,0 +1,162 @@
+/**
+ * The shared vocabulary of gateway-tls-bypass.
+ *
+ * Everything in `core/` is pure: it takes these values and returns these values. The
+ * log sources (Logpush files, Log Explorer SQL) produce `Observations`; the collect
+ * planner turns observations plus the committed files into a `CollectPlan`; the sync
+ * planner turns the committed files plus the remote Cloudflare state into a `SyncPlan`.
+ * Renderers turn plans into Markdown and text. Adapters (Cloudflare, GitHub, files,
+ * clock) live outside `core/` and are passed in.
+ */
+
+/** The two kinds of list this project maintains. */
+export type EntryKind = 'ip' | 'host'
+
+/** A `file:line: why` problem in an input file. `line` is 1-based; `column` too, if known. */
+export interface FileProblem {
+  file: string
+  line: number
+  column?: number
+  message: string
+}
+
+/** Counters of a candidate, identical in meaning for both log sources. */
+export interface Stats {
+  /** Failing sessions (or bypassed requests, for `bypass-log` evidence). */
+  sessions: number
+  /** Distinct device ids. Counted, never stored in any output. */
+  devices: number
+  /** Distinct user ids (or emails, where the user id is empty). Counted, never output. */
+  users: number
+  /** Epoch milliseconds. */
+  firstSeen: number
+  lastSeen: number
+}
+
+/**
+ * What the logs say, already aggregated. Both sources produce exactly this shape:
+ * Logpush by streaming every record, Log Explorer by GROUP BY queries in Cloudflare.
+ *
+ * Keys are the values as logged, lower-cased and trimmed, but NOT yet validated: the
+ * planner canonicalises them and reports the invalid ones. Sources that can canonicalise
+ * while aggregating (Logpush) may do so; the planner merges keys that canonicalise alike.
+ */
+export interface Observations {
+  /** The time window the records were selected from (epoch ms); `from` null = no filter. */
+  window: { from: number | null; to: number }
+  /** Failing sessions that carried an SNI, by SNI. */
+  hostFailures: Map<string, Stats>
+  /** Failing sessions without an SNI, by OriginIP. */
+  ipFailures: Map<string, Stats>
+  /** For each failing SNI: the origin IPs it was seen on (failing sessions). */
+  hostIps: Map<string, Set<string>>
+  /** For each origin IP: every SNI seen on it, from every session (failing or not). */
+  ipHosts: Map<string, Set<string>>
+  /** Hostnames that the managed Do Not Inspect policy bypassed (`gateway_http`). */
+  bypassedHosts: Map<string, Stats>
+  stats: SourceStats
+}
+
+/** How much was read and what could not be used; shown in every rendering. */
+export interface SourceStats {
+  source: 'logpush' | 'log-explorer'
+  /** Records read, per recognised dataset. */
+  records: Partial<Record<Dataset, number>>
+  /** Records inside the lookback window that were considered. */
+  inWindow: number
+  /** Lines that were not JSON objects, or lacked the fields of any dataset. */
+  malformedLines: number
+  /** Files read; files skipped (not `.log.gz`); files that were corrupt or truncated. */
+  filesRead: number
+  filesSkipped: number
+  filesCorrupt: number
+  /** Log Explorer: queries run, and how many times a window had to be split. */
+  queries?: number
+  splits?: number
+  /** Human-readable warnings from the source (e.g. "dataset returned no rows"). */
+  warnings: string[]
+}
+
+export type Dataset = 'zero_trust_network_sessions' | 'gateway_http' | 'gateway_network'
+
+/** An exclusion rule from `exclusions.yaml`. */
+export interface ExclusionRule {
+  /** Canonical hostname, IP or CIDR. */
+  value: string
+  kind: EntryKind
+  reason: string
+  /** `YYYY-MM-DD`, inclusive: the rule applies through the end of that day (UTC). */
+  expires?: string
+  /** Where the rule is written, for messages. */
+  line: number
+}
+
+/** Why a value was seen: failing TLS sessions, or requests the managed policy bypassed. */
+export type EvidenceSource = 'tls-error' | 'bypass-log'
+
+/** A value the logs point at, with everything a reviewer needs to judge it. */
+export interface Candidate {
+  kind: EntryKind
+  /** Canonical value (see `core/values.ts`). */
+  value: string
+  source: EvidenceSource
+  stats: Stats
+  /** IPs seen for a hostname, or hostnames seen on an IP; canonical, sorted, capped. */
+  otherSide: string[]
+  /** How many other-side values there were before capping. */
+  otherSideTotal: number
+}
+
+/** A candidate that an exclusion rule stopped. */
+export interface Suppressed {
+  candidate: Candidate
+  rule: ExclusionRule
+  /** For an IP stopped because an excluded hostname was seen on it: that hostname. */
+  via?: string
+}
+
+/** An entry already in the list files that now matches an exclusion. */
+export interface Removal {
+  kind: EntryKind
+  value: string
+  rule: ExclusionRule
+  via?: string
+}
+
+/** A logged value that cannot be a list entry (hostile, malformed, IP literal as SNI...). */
+export interface InvalidValue {
+  kind: EntryKind
+  /** The raw value; renderers must escape it. Truncated to 300 characters by the planner. */
+  raw: string
+  reason: string
+  sessions: number
+}
+
+export interface CollectOptions {
+  minSessions: number
+  minDevices: number
+  /** Cap on additions per run; 0 means no additions at all, Infinity means no cap. */
+  maxNewEntries: number
+  /** Epoch ms; used for exclusion expiry. */
+  now: number
+}
+
+/** The result of collect: what to change in `lists/`, and why, and what was not done. */
+export interface CollectPlan {
+  additions: Candidate[]
+  removals: Removal[]
+  suppressed: Suppressed[]
+  heldBack: Candidate[]
+  /** Candidates seen but under `min-sessions` / `min-devices`. */
+  belowThreshold: Candidate[]
+  invalid: InvalidValue[]
+  /** Candidates already present in the list files (no change). */
+  alreadyListed: number
+  /** Exclusion rules that have expired (they no longer apply). */
+  expiredRules: ExclusionRule[]
+  /** The list contents after the plan is applied; canonical and sorted. */
+  next: { ips: string[]; hosts: string[] }
+  options: CollectOptions
+  observed: SourceStats & { window: Observations['window'] }
+  warnings: string[]
+}

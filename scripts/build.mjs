@@ -1,0 +1,32 @@
+// Bundles the action and the CLI into action/dist (committed; .ci/run rebuilds and diffs it).
+// ESM output because @actions/core 3 and @actions/github 9 are ESM-only; the banner gives
+// bundled CommonJS dependencies a `require`.
+import { build } from 'esbuild'
+import { rm } from 'node:fs/promises'
+
+const outdir = new URL('../action/dist/', import.meta.url).pathname
+
+/** Each entry becomes action/dist/<name>.mjs. */
+export const entries = {
+  index: 'action/src/index.ts',
+  cli: 'action/src/cli.ts'
+}
+
+await rm(outdir, { recursive: true, force: true })
+await build({
+  entryPoints: entries,
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  // Deterministic output: no metafile timestamps, no absolute paths, legal comments kept apart.
+  legalComments: 'none',
+  sourcemap: false,
+  charset: 'utf8',
+  logLevel: 'warning',
+  banner: {
+    js: "import { createRequire as __gtbCreateRequire } from 'node:module'; const require = __gtbCreateRequire(import.meta.url);"
+  }
+})
