@@ -91,8 +91,12 @@ export interface ExclusionRule {
   line: number
 }
 
-/** Why a value was seen: failing TLS sessions, or requests the managed policy bypassed. */
-export type EvidenceSource = 'tls-error' | 'bypass-log'
+/**
+ * Why a value is proposed: failing TLS sessions, requests the managed policy bypassed
+ * (which teaches the hostname behind a bypassed IP), or an entry someone added by hand
+ * in the dashboard that sync reported as drift (imported into the files for review).
+ */
+export type EvidenceSource = 'tls-error' | 'bypass-log' | 'dashboard'
 
 /** A value the logs point at, with everything a reviewer needs to judge it. */
 export interface Candidate {
