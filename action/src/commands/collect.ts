@@ -1,0 +1,116 @@
+/**
+ * collect: logs → evidence → plan → (list files | one pull request).
+ *
+ * Locally (no GitHub context) it rewrites the list files, or only prints with dry-run.
+ * In Actions it never touches the checkout: it commits the new list files to the one
+ * proposal branch through the API and opens or updates the one PR, carrying forward
+ * what the open PR already proposes.
+ */
+import { buildCollectPlan } from '../core/plan.js'
+import { extractState } from '../core/render/escape.js'
+import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText } from '../core/render/collect.js'
+import type { Candidate, CollectPlan, Observations } from '../core/types.js'
+import { formatListFile } from '../core/listfile.js'
+import type { Inputs } from '../inputs.js'
+import type { Runtime } from '../runtime.js'
+import { loadFiles } from './files.js'
+
+/** Where observations come from; built by the caller so tests can pass fixtures. */
+export type ObservationSource = (window: { from: number | null; to: number }) => Promise<Observations>
+
+/** The GitHub side of collect; absent locally. */
+export interface ProposalPort {
+  /** The open proposal PR, if any, with its body (for the hidden state). */
+  findOpen(): Promise<{ number: number; url: string; body: string } | null>
+  /** Commits the files to the proposal branch and opens/updates the PR. */
+  upsert(p: { files: { path: string; content: string }[]; message: string; title: string; body: string }): Promise<{ operation: string; number?: number; url?: string }>
+}
+
+export interface CollectResult {
+  plan: CollectPlan
+  operation: 'written' | 'unchanged' | 'dry-run' | string
+  pullRequest?: { number?: number; url?: string }
+}
+
+/** Reads the hidden state of an open proposal: the candidates it already proposes. */
+export function carriedFromBody(body: string | undefined): Candidate[] {
+  if (!body) return []
+  const state = extractState(body) as { version?: number; additions?: unknown } | null
+  if (!state || state.version !== 1 || !Array.isArray(state.additions)) return []
+  // The state came from a PR body anyone with write access can edit: keep only
+  // well-formed entries; the planner re-canonicalises and re-checks exclusions anyway.
+  return state.additions.filter((c): c is Candidate => {
+    const x = c as Partial<Candidate> | null
+    return !!x && (x.kind === 'ip' || x.kind === 'host') && typeof x.value === 'string' && !!x.stats && typeof x.stats.sessions === 'number'
+  })
+}
+
+export async function collect(rt: Runtime, inputs: Inputs, deps: { source: ObservationSource; proposals?: ProposalPort }): Promise<CollectResult> {
+  const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: false })
+  const to = rt.now()
+  const window = { from: inputs.lookback.ms === null ? null : to - inputs.lookback.ms, to }
+
+  const observations = await deps.source(window)
+  const open = deps.proposals ? await deps.proposals.findOpen() : null
+  const carried = carriedFromBody(open?.body)
+  if (open) rt.log.info(`Open proposal #${open.number} carries ${carried.length} proposed entr${carried.length === 1 ? 'y' : 'ies'}.`)
+
+  const plan = buildCollectPlan({
+    observations,
+    current: { ips: files.ips.entries, hosts: files.hosts.entries },
+    rules: files.rules,
+    expiredRules: files.expired,
+    options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to },
+    carried: { additions: carried }
+  })
+  for (const w of plan.warnings) rt.log.warning(w)
+  rt.print(renderText(plan))
+  rt.setOutput?.('added', String(plan.additions.length))
+  rt.setOutput?.('removed', String(plan.removals.length))
+  if (rt.summary) await rt.summary(renderSummary(plan))
+
+  const nextIps = formatListFile(files.ips.header, plan.next.ips, 'ip')
+  const nextHosts = formatListFile(files.hosts.header, plan.next.hosts, 'host')
+  const changed: { path: string; content: string }[] = []
+  if (nextIps !== ((await rt.readText(files.paths.ips)) ?? '')) changed.push({ path: files.paths.ips, content: nextIps })
+  if (nextHosts !== ((await rt.readText(files.paths.hosts)) ?? '')) changed.push({ path: files.paths.hosts, content: nextHosts })
+
+  if (inputs['dry-run']) {
+    if (deps.proposals) rt.print(`\n--- pull request (dry run) ---\n${renderPrTitle(plan)}\n\n${renderPrBody(plan, prContext(rt, inputs))}`)
+    rt.log.info('Dry run: nothing written.')
+    return { plan, operation: 'dry-run' }
+  }
+
+  if (!deps.proposals) {
+    for (const f of changed) await rt.writeText(f.path, f.content)
+    rt.log.info(changed.length ? `Wrote ${changed.map((f) => f.path).join(', ')}.` : 'List files already up to date.')
+    return { plan, operation: changed.length ? 'written' : 'unchanged' }
+  }
+
+  if (changed.length === 0 && !open) {
+    rt.log.info('Nothing new to propose and no open proposal: no commit, no pull request.')
+    return { plan, operation: 'none' }
+  }
+  const result = await deps.proposals.upsert({
+    files: changed,
+    message: renderCommitMessage(plan),
+    title: renderPrTitle(plan),
+    body: renderPrBody(plan, prContext(rt, inputs))
+  })
+  if (result.operation === 'blocked-human-commits') {
+    rt.log.warning(`Someone pushed to ${inputs['pr-branch']}; collect leaves that branch and its pull request alone. Merge or close it, then the next run proposes again.`)
+  }
+  if (result.number !== undefined) rt.setOutput?.('pull-request-number', String(result.number))
+  if (result.url) rt.setOutput?.('pull-request-url', result.url)
+  rt.log.info(`Pull request: ${result.operation}${result.url ? ` ${result.url}` : ''}`)
+  return { plan, operation: result.operation, pullRequest: { number: result.number, url: result.url } }
+}
+
+function prContext(rt: Runtime, inputs: Inputs) {
+  return {
+    runUrl: rt.github?.runUrl,
+    repository: rt.github ? `${rt.github.owner}/${rt.github.repo}` : undefined,
+    lookback: inputs.lookback.raw,
+    source: inputs.source
+  }
+}

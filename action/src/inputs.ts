@@ -1,0 +1,155 @@
+/**
+ * Every setting of gateway-tls-bypass, defined once.
+ *
+ * The action reads them as `INPUT_*` (kebab-case names, as `action.yml` declares them);
+ * the CLI reads them as `--flags` or environment variables. Both end in `parseInputs`,
+ * so a value that the action rejects is rejected locally too, with the same message.
+ * A test checks that `action.yml`, `--help` and the README list exactly these inputs.
+ */
+import { z } from 'zod'
+
+export type Command = 'collect' | 'sync' | 'check'
+
+/** One input: its kebab-case name, the default `action.yml` declares, and its help text. */
+export interface InputSpec {
+  name: string
+  default?: string
+  /** Environment variable the CLI falls back to (never used by the action). */
+  env?: string
+  secret?: boolean
+  boolean?: boolean
+  description: string
+}
+
+export const INPUTS: InputSpec[] = [
+  { name: 'command', default: 'collect', description: 'What to run: `collect` (find failures, propose a PR), `sync` (apply the committed lists to Cloudflare), `check` (validate the files and show the sync plan read-only).' },
+  { name: 'cloudflare-account-id', env: 'CLOUDFLARE_ACCOUNT_ID', description: 'Cloudflare account id (32 hex characters). Required for `source: log-explorer`, `sync`, and `check` with a token.' },
+  { name: 'cloudflare-api-token', env: 'CLOUDFLARE_API_TOKEN', secret: true, description: 'Cloudflare API token. collect: Account › Logs › Read. sync: Account › Zero Trust › Edit. check: Account › Zero Trust › Read (optional: without it, check only validates the files).' },
+  { name: 'cloudflare-api-url', default: '', env: 'CLOUDFLARE_BASE_URL', description: 'Cloudflare API base URL. Empty: env `CLOUDFLARE_BASE_URL`, else https://api.cloudflare.com/client/v4.' },
+  { name: 'github-token', default: '${{ github.token }}', env: 'GITHUB_TOKEN', secret: true, description: 'Token that pushes the proposal branch and opens the PR (needs contents: write, pull-requests: write). A GitHub App token lets the PR trigger other workflows.' },
+  { name: 'source', default: 'log-explorer', description: 'Where collect reads logs: `log-explorer` (SQL, aggregated in Cloudflare) or `logpush` (a folder of Logpush `.log.gz` files).' },
+  { name: 'logpush-dir', default: '', description: 'Folder read recursively for `*.log.gz` when `source: logpush`.' },
+  { name: 'lookback', default: '24h', description: 'How far back collect looks: a number with `m`, `h` or `d` (`30m`, `6h`, `24h`, `7d`; at most 31d). `all` (no time filter) for `source: logpush` only.' },
+  { name: 'min-sessions', default: '2', description: 'A destination needs at least this many failing sessions to be proposed.' },
+  { name: 'min-devices', default: '1', description: 'A destination needs failures from at least this many distinct devices to be proposed.' },
+  { name: 'ports', default: '443', description: 'Comma-separated destination ports whose TLS failures count.' },
+  { name: 'lists-dir', default: 'lists', description: 'Folder holding `ips.txt` and `hosts.txt`.' },
+  { name: 'exclusions-file', default: 'exclusions.yaml', description: 'Exclusion rules: destinations that must stay inspected.' },
+  { name: 'policy-name', default: 'gateway-tls-bypass', description: 'Name of the managed Do Not Inspect HTTP policy (sync creates it; collect learns hostnames from what it bypassed).' },
+  { name: 'list-prefix', default: 'gateway-tls-bypass', description: 'Prefix of the Gateway list names sync manages (`<prefix> IP 1`, `<prefix> hosts 1`, ...).' },
+  { name: 'list-capacity', default: '1000', description: 'Entries per Gateway list (1000 on Standard, 5000 on Enterprise). More entries spread over several lists.' },
+  { name: 'max-new-entries', default: '25', description: 'Most additions one collect run proposes; the strongest candidates are kept, the rest are reported as held back.' },
+  { name: 'pr-branch', default: 'gateway-tls-bypass/proposals', description: 'The one branch collect pushes its proposal to.' },
+  { name: 'pr-labels', default: 'tls-bypass', description: 'Comma-separated labels for the proposal PR.' },
+  { name: 'dry-run', default: 'false', boolean: true, description: 'Compute and print the plan, change nothing (no files, no PR, no Cloudflare writes).' },
+  { name: 'force', default: 'false', boolean: true, description: 'sync: apply even when the plan removes more than 30% of the managed entries, or empties a list file.' }
+]
+
+const LOOKBACK = /^([1-9][0-9]{0,4})(m|h|d)$/
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+const MAX_LOOKBACK_MS = 31 * UNIT_MS.d
+
+/** `all` → null (no time filter); `30m` → 1_800_000. Throws with the accepted forms. */
+export function parseLookback(raw: string): number | null {
+  const s = raw.trim()
+  if (s === 'all') return null
+  const m = LOOKBACK.exec(s)
+  if (!m) throw new Error(`lookback: "${printable(s)}" is not a duration; use e.g. 30m, 6h, 24h, 7d, or all`)
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]
+  if (ms > MAX_LOOKBACK_MS) throw new Error(`lookback: ${s} is longer than 31d`)
+  return ms
+}
+
+/** Shows an input value in an error without letting control characters reach the log. */
+function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.slice(0, 80).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+const int = (name: string, min: number, max: number) =>
+  z.string().trim().regex(/^[0-9]+$/, `${name}: must be a whole number`).transform(Number)
+    .refine((n) => n >= min && n <= max, `${name}: must be between ${min} and ${max}`)
+
+const bool = (name: string) =>
+  z.string().trim().refine((s) => /^(true|false|True|False|TRUE|FALSE)$/.test(s), `${name}: must be true or false`)
+    .transform((s) => s.toLowerCase() === 'true')
+
+/**
+ * Policy and list names are shown in the dashboard and compared with log fields; they
+ * never enter SQL or expressions raw (the Log Explorer source escapes them), but a
+ * name with control characters or quotes is almost certainly a mistake or an attack.
+ */
+const displayName = (name: string) =>
+  z.string().trim().min(1, `${name}: must not be empty`).max(100, `${name}: at most 100 characters`)
+    .regex(/^[\p{L}\p{N} ._:()/+-]+$/u, `${name}: use letters, digits, spaces and . _ : ( ) / + - only`)
+
+/** A branch name that git accepts and that cannot be confused with an option or a path trick. */
+const branchName = z.string().trim().regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]{1,200}(?<![./])$/, 'pr-branch: not a safe branch name').refine((s) => !s.endsWith('.lock'), 'pr-branch: must not end with .lock')
+
+export const InputsSchema = z.object({
+  'command': z.enum(['collect', 'sync', 'check'], { error: 'command: must be collect, sync or check' }),
+  'cloudflare-account-id': z.string().trim().regex(/^[0-9a-fA-F]{32}$/, 'cloudflare-account-id: must be 32 hexadecimal characters').optional().or(z.literal('').transform(() => undefined)),
+  'cloudflare-api-token': z.string().trim().optional(),
+  'cloudflare-api-url': z.string().trim().optional().transform((s) => (s ? s : undefined))
+    .refine((s) => s === undefined || /^https?:\/\/[^\s]+$/.test(s), 'cloudflare-api-url: must be an http(s) URL'),
+  'github-token': z.string().trim().optional(),
+  'source': z.enum(['log-explorer', 'logpush'], { error: 'source: must be log-explorer or logpush' }),
+  'logpush-dir': z.string().trim().optional(),
+  'lookback': z.string().transform((s, ctx) => {
+    try { return { raw: s.trim(), ms: parseLookback(s) } } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER }
+  }),
+  'min-sessions': int('min-sessions', 1, 1_000_000),
+  'min-devices': int('min-devices', 1, 1_000_000),
+  'ports': z.string().transform((s, ctx) => {
+    const parts = s.split(',').map((p) => p.trim()).filter(Boolean)
+    const ports = parts.map(Number)
+    if (parts.length === 0 || parts.some((p, i) => !/^[0-9]{1,5}$/.test(p) || ports[i]! < 1 || ports[i]! > 65535)) {
+      ctx.addIssue({ code: 'custom', message: `ports: "${printable(s)}" must be comma-separated port numbers 1-65535` })
+      return z.NEVER
+    }
+    return [...new Set(ports)].sort((a, b) => a - b)
+  }),
+  'lists-dir': z.string().trim().min(1),
+  'exclusions-file': z.string().trim().min(1),
+  'policy-name': displayName('policy-name'),
+  'list-prefix': displayName('list-prefix').refine((s) => s.length <= 60, 'list-prefix: at most 60 characters'),
+  'list-capacity': int('list-capacity', 1, 5000),
+  'max-new-entries': int('max-new-entries', 0, 100_000),
+  'pr-branch': branchName,
+  'pr-labels': z.string().transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)),
+  'dry-run': bool('dry-run'),
+  'force': bool('force')
+}).superRefine((v, ctx) => {
+  if (v.lookback.ms === null && v.source !== 'logpush' && v.command === 'collect') {
+    ctx.addIssue({ code: 'custom', message: 'lookback: all is only allowed with source: logpush (Log Explorer queries need a time window)' })
+  }
+  if (v.command === 'collect' && v.source === 'logpush' && !v['logpush-dir']) {
+    ctx.addIssue({ code: 'custom', message: 'logpush-dir: required with source: logpush' })
+  }
+  if (v.command === 'collect' && v.source === 'log-explorer' && (!v['cloudflare-account-id'] || !v['cloudflare-api-token'])) {
+    ctx.addIssue({ code: 'custom', message: 'cloudflare-account-id and cloudflare-api-token: required with source: log-explorer' })
+  }
+  if (v.command === 'sync' && (!v['cloudflare-account-id'] || !v['cloudflare-api-token'])) {
+    ctx.addIssue({ code: 'custom', message: 'cloudflare-account-id and cloudflare-api-token: required for sync' })
+  }
+})
+
+export type Inputs = z.output<typeof InputsSchema>
+
+/**
+ * Validates raw string values (defaults already applied by the caller) and returns typed
+ * inputs, or throws one Error listing every problem, one per line. Secrets never appear
+ * in messages: no rule echoes a token.
+ */
+export function parseInputs(raw: Record<string, string | undefined>): Inputs {
+  const withDefaults: Record<string, string | undefined> = {}
+  for (const spec of INPUTS) {
+    const v = raw[spec.name]
+    withDefaults[spec.name] = v === undefined || v === '' ? (spec.default?.startsWith('${{') ? undefined : spec.default) : v
+  }
+  const result = InputsSchema.safeParse(withDefaults)
+  if (!result.success) {
+    throw new Error(`Invalid inputs:\n${result.error.issues.map((i) => `  ${i.message}`).join('\n')}`)
+  }
+  return result.data
+}

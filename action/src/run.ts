@@ -1,0 +1,54 @@
+/**
+ * Builds the adapters an input set asks for and runs the command. Shared by the action
+ * (`main.ts`) and the CLI (`cli.ts`): the only difference between them is the Runtime.
+ */
+import { createCloudflareClient } from './adapters/cloudflare-client.js'
+import { createGitHubClient } from './adapters/github.js'
+import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
+import { collect, type CollectResult, type ObservationSource, type ProposalPort } from './commands/collect.js'
+import { sync, type SyncResult } from './commands/sync.js'
+import type { Inputs } from './inputs.js'
+import type { Runtime } from './runtime.js'
+import { queryLogExplorer } from './sources/log-explorer/index.js'
+import { readLogpush } from './sources/logpush/index.js'
+
+export type RunResult = { command: 'collect'; result: CollectResult } | { command: 'sync' | 'check'; result: SyncResult }
+
+export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult> {
+  const token = inputs['cloudflare-api-token']
+  const client = token ? createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'] }) : undefined
+
+  if (inputs.command === 'sync' || inputs.command === 'check') {
+    return { command: inputs.command, result: await sync(rt, inputs, { client, mode: inputs.command }) }
+  }
+
+  const policy = { name: inputs['policy-name'] }
+  let source: ObservationSource
+  if (inputs.source === 'logpush') {
+    const dir = inputs['logpush-dir']!
+    source = (window) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, onProgress: rt.progress })
+  } else {
+    const accountId = inputs['cloudflare-account-id']!
+    source = (window) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, log: (m) => rt.log.info(m) })
+  }
+
+  let proposals: ProposalPort | undefined
+  const gh = rt.github
+  const githubToken = inputs['github-token']
+  if (gh && githubToken) {
+    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
+    const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
+    proposals = {
+      findOpen: async () => {
+        const p = await findOpenProposal(octokit, where)
+        return p ? { number: p.number, url: p.url, body: p.body } : null
+      },
+      upsert: (p) => upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
+    }
+  }
+  return { command: 'collect', result: await collect(rt, inputs, { source, proposals }) }
+}
+
+function resolvePath(cwd: string, p: string): string {
+  return p.startsWith('/') ? p : `${cwd.replace(/\/$/, '')}/${p}`
+}
