@@ -1,0 +1,95 @@
+// Every workflow parses with GitHub's own parser, and the security rules hold on each:
+// `permissions: {}` at the top, the least each job needs, actions pinned by full SHA,
+// no pull_request_target, secrets only where needed, an environment for sync.
+import { readdirSync, readFileSync } from 'node:fs'
+import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+
+const dir = new URL('../.github/workflows/', import.meta.url)
+const files = readdirSync(dir).filter((f) => f.endsWith('.yml'))
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown> }
+type Job = { permissions?: Record<string, string>; environment?: string; steps: Step[] }
+type Workflow = { on: Record<string, unknown>; permissions?: unknown; concurrency?: { 'cancel-in-progress'?: boolean }; jobs: Record<string, Job> }
+
+const load = (f: string) => readFileSync(new URL(f, dir), 'utf8')
+const workflow = (f: string) => parse(load(f)) as Workflow
+
+describe('workflow files', () => {
+  it('exist: collect, sync, check, ci', () => {
+    expect(files.sort()).toEqual(['check.yml', 'ci.yml', 'collect.yml', 'sync.yml'])
+  })
+
+  it.each(files)('%s parses with @actions/workflow-parser without errors', (f) => {
+    const result = parseWorkflow({ name: f, content: load(f) }, new NoOperationTraceWriter())
+    expect(result.context.errors.getErrors().map((e) => e.message)).toEqual([])
+    expect(result.value).toBeDefined()
+  })
+
+  it('the parser does report a broken workflow (the check above can fail)', () => {
+    const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./action\n        bogus-key: 1\n'
+    const result = parseWorkflow({ name: 'broken.yml', content: broken }, new NoOperationTraceWriter())
+    expect(result.context.errors.getErrors().length).toBeGreaterThan(0)
+  })
+
+  it.each(files)('%s starts from permissions: {} and grants per job', (f) => {
+    const w = workflow(f)
+    expect(w.permissions).toEqual({})
+    for (const job of Object.values(w.jobs)) expect(job.permissions).toBeDefined()
+  })
+
+  it.each(files)('%s pins every third-party action by a full commit SHA', (f) => {
+    for (const job of Object.values(workflow(f).jobs)) {
+      for (const step of job.steps) {
+        if (!step.uses || step.uses.startsWith('./')) continue
+        expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/)
+      }
+    }
+  })
+
+  it.each(files)('%s never uses pull_request_target and never persists checkout credentials', (f) => {
+    const w = workflow(f)
+    expect(Object.keys(w.on)).not.toContain('pull_request_target')
+    for (const job of Object.values(w.jobs)) {
+      for (const step of job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))) {
+        expect(step.with?.['persist-credentials']).toBe(false)
+      }
+    }
+  })
+
+  it('collect may write contents and pull requests, nothing else, and never races itself', () => {
+    const w = workflow('collect.yml')
+    expect(w.jobs.collect!.permissions).toEqual({ 'contents': 'write', 'pull-requests': 'write' })
+    expect(w.concurrency?.['cancel-in-progress']).toBe(false)
+    expect(Object.keys(w.on).sort()).toEqual(['schedule', 'workflow_dispatch'])
+  })
+
+  it('sync reads contents only, runs in the protected environment, is never cancelled half way', () => {
+    const w = workflow('sync.yml')
+    expect(w.jobs.sync!.permissions).toEqual({ contents: 'read' })
+    expect(w.jobs.sync!.environment).toBe('cloudflare')
+    expect(w.concurrency?.['cancel-in-progress']).toBe(false)
+    const dispatch = w.on.workflow_dispatch as { inputs: Record<string, unknown> }
+    expect(Object.keys(dispatch.inputs)).toContain('force')
+  })
+
+  it('check reads contents only and gets the read-only token, not the sync token', () => {
+    const w = workflow('check.yml')
+    expect(w.jobs.check!.permissions).toEqual({ contents: 'read' })
+    const text = load('check.yml')
+    expect(text).toContain('secrets.CLOUDFLARE_READ_TOKEN')
+    expect(text).not.toMatch(/secrets\.CLOUDFLARE_API_TOKEN/)
+  })
+
+  it('secrets appear only in the steps of the action that needs them', () => {
+    for (const f of files) {
+      for (const job of Object.values(workflow(f).jobs)) {
+        for (const step of job.steps) {
+          const s = JSON.stringify(step)
+          if (s.includes('secrets.')) expect(step.uses).toBe('./action')
+        }
+      }
+    }
+  })
+})
