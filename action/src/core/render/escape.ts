@@ -1,0 +1,152 @@
+/**
+ * Escaping for everything the renderers print. Logged values are attacker-controlled (any
+ * device on the network can send any SNI), and they end up in PR bodies that security
+ * reviewers read and in terminals. So escaping here is a security feature:
+ *
+ * - no value can inject Markdown/HTML (links, images, `<details>` breakouts, scripts),
+ * - no value can ping people or teams (`@org/team`) or link issues (`#123`),
+ * - no value can move a terminal cursor or reorder text (C0/C1 controls, bidi overrides),
+ * - no value can close or forge the hidden state comment.
+ *
+ * Approach: values go into inline code spans (GitHub does not autolink, mention or
+ * reference inside code) whose fence is longer than any backtick run in the value; free
+ * text (exclusion reasons, warnings) is backslash/entity-escaped with zero-width spaces
+ * breaking mentions, references and autolinks. Control and invisible characters are shown
+ * as `\uXXXX` everywhere.
+ */
+
+/** U+200B ZERO WIDTH SPACE: invisible, but splits `@team`, `#123` and `http://` for GitHub's linkers. */
+const ZWSP = '\u200b'
+
+// C0 (incl. \t \r \n), DEL, C1, zero-width and bidi controls, line/paragraph separators,
+// word joiners, BOM, interlinear annotations, and lone surrogates: anything that is
+// invisible, breaks a line/table row, moves the cursor, or reorders the text around it.
+const INVISIBLE =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+function hex4(ch: string): string {
+  return `\\u${(ch.charCodeAt(0)).toString(16).padStart(4, '0')}`
+}
+
+/**
+ * Replaces control, invisible and bidi characters with a visible `\uXXXX`, so a value
+ * shows exactly what it is and stays on one line. Safe for terminals and plain text.
+ */
+export function visible(s: string): string {
+  return String(s).replace(INVISIBLE, hex4)
+}
+
+/**
+ * Shortens `s` to at most `max` characters (UTF-16 units), ending with `…` when cut, and
+ * never splitting a surrogate pair.
+ */
+export function clip(s: string, max: number): string {
+  if (s.length <= max) return s
+  if (max <= 0) return ''
+  let end = max - 1
+  const last = s.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${s.slice(0, end)}…`
+}
+
+/** Breaks GitHub's mention, issue-reference and autolink recognisers without visible change. */
+function defuseLinkers(s: string): string {
+  return s
+    .replace(/([@#])/g, `$1${ZWSP}`)
+    .replace(/:\/\//g, `:${ZWSP}//`)
+    .replace(/www\./gi, (m) => `${m.slice(0, 3)}${ZWSP}.`)
+}
+
+/**
+ * Escapes free text for Markdown (GitHub-flavoured), including inside table cells: every
+ * Markdown-significant ASCII punctuation is backslash-escaped, `& < >` become entities,
+ * controls become `\uXXXX`, mentions/references/autolinks are defused.
+ */
+export function escapeMarkdown(s: string): string {
+  // Defuse first (on the visible text), then escape: the zero-width spaces are inert.
+  return defuseLinkers(visible(s))
+    .replace(/[\\`*_{}[\]()#+\-.!|~=:]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+}
+
+/** Escapes text for HTML element content or a quoted attribute; controls become `\uXXXX`. */
+export function escapeHtml(s: string): string {
+  return visible(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+}
+
+/**
+ * Inline code that the value cannot break out of: the backtick fence is longer than any
+ * backtick run in the value, padded with spaces when the value starts or ends with a
+ * backtick. Controls become `\uXXXX` (a newline would end a table row). Pipes are escaped
+ * (GFM splits table cells on `|` even inside code spans; `\|` renders as `|`). HTML
+ * comment delimiters get a zero-width space so no value can open, close or forge the
+ * hidden state comment. Meant for table cells: outside a table a `|` would show as `\|`
+ * (canonical values never contain one).
+ */
+export function code(s: string): string {
+  let v = visible(s)
+  if (v === '') return '*(empty)*'
+  v = v
+    .replace(/\|/g, '\\|')
+    .replace(/<!--/g, `<${ZWSP}!--`)
+    .replace(/--!?>/g, (m) => `--${ZWSP}${m.slice(2)}`)
+  const runs = v.match(/`+/g) ?? []
+  const longest = runs.reduce((n, r) => Math.max(n, r.length), 0)
+  const fence = '`'.repeat(longest + 1)
+  const pad = v.startsWith('`') || v.endsWith('`') || (v.startsWith(' ') && v.endsWith(' ')) ? ' ' : ''
+  return `${fence}${pad}${v}${pad}${fence}`
+}
+
+/**
+ * Plain text for commit messages and terminals: controls shown as `\uXXXX`, mentions and
+ * references defused (GitHub renders commit messages too).
+ */
+export function plain(s: string): string {
+  return defuseLinkers(visible(s))
+}
+
+const STATE_PREFIX = '<!-- gateway-tls-bypass:state v1 '
+const STATE_SUFFIX = ' -->'
+const STATE_PATTERN = /<!-- gateway-tls-bypass:state v1 (.*?) -->/g
+
+/**
+ * The hidden state comment for a PR body: one line of JSON in an HTML comment. Every
+ * `<`, `>`, `&` and (inside strings) `-` is written as a `\u00XX` JSON escape, so no value
+ * can close the comment (`-->`, `--!>`) or open another; U+2028/2029 are escaped too.
+ */
+export function embedState(obj: unknown): string {
+  const json = JSON.stringify(obj) ?? 'null'
+  const safe = json
+    .replace(/"(?:[^"\\]|\\.)*"/g, (str) => str.replace(/-/g, '\\u002d'))
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
+  return `${STATE_PREFIX}${safe}${STATE_SUFFIX}`
+}
+
+/**
+ * Reads the state embedded by {@link embedState} from a PR body; the LAST comment wins (the
+ * real one is always at the end). Returns null when absent or unparsable. The result is
+ * untrusted (anyone who can edit the PR can edit it): validate before use.
+ */
+export function extractState(body: unknown): unknown {
+  if (typeof body !== 'string') return null
+  let last: string | undefined
+  for (const m of body.matchAll(STATE_PATTERN)) last = m[1]
+  if (last === undefined) return null
+  try {
+    return JSON.parse(last) as unknown
+  } catch {
+    return null
+  }
+}
