@@ -115,3 +115,22 @@ describe('action.yml', () => {
     expect(Object.keys(action.outputs).sort()).toEqual(['added', 'pull-request-number', 'pull-request-url', 'removed'])
   })
 })
+
+describe('README', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const table = readme.slice(readme.indexOf('## Inputs'), readme.indexOf('## Threat model'))
+
+  it('documents every input in the inputs table, with its default, and no input that does not exist', () => {
+    const rows = [...table.matchAll(/^\| `([a-z-]+)` \|([^|]*)\|/gm)].map((m) => ({ name: m[1]!, dflt: m[2]!.trim() }))
+    expect(rows.map((r) => r.name)).toEqual(INPUTS.map((i) => i.name))
+    for (const spec of INPUTS) {
+      const row = rows.find((r) => r.name === spec.name)!
+      if (spec.default) expect(row.dflt, spec.name).toBe(`\`${spec.default}\``)
+    }
+  })
+
+  it('gives the two quick-start commands', () => {
+    expect(readme).toContain('npm ci && npm run demo')
+    expect(readme).toContain('npm test')
+  })
+})
