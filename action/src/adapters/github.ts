@@ -1,0 +1,79 @@
+/**
+ * The GitHub client: `@actions/github`'s Octokit with retry and throttling (conventions
+ * §2.4). `baseUrl` is always explicit, so nothing depends on `GITHUB_API_URL` having been
+ * set before import, and tests point it at the local emulator.
+ */
+import { getOctokit } from '@actions/github'
+import { retry } from '@octokit/plugin-retry'
+import { throttling } from '@octokit/plugin-throttling'
+
+/** The Octokit instance every GitHub adapter function takes. */
+export type Octokit = ReturnType<typeof getOctokit>
+
+/** Options for `createGitHubClient`. */
+export interface GitHubClientOptions {
+  token: string
+  /** REST API root, e.g. `https://api.github.com` or `${{ github.api_url }}` on GHES. */
+  baseUrl: string
+  /** Retries for 5xx and network errors, and for rate limits; 0 turns both off. Default 3. */
+  retries?: number
+  /**
+   * Milliseconds one "second" of back-off lasts; default 1000. Tests set it to 1 so that
+   * retries and `Retry-After` waits happen at once instead of sleeping.
+   */
+  retryUnitMs?: number
+  /**
+   * Client-side pacing of writes (1 s apart, 3 s for PR/issue creation) by the throttling
+   * plugin; default true. Tests turn it off so that a dozen writes do not take a minute.
+   * Off means the whole throttling plugin is off (its pacing groups are module-global and
+   * not configurable without importing Bottleneck), so rate-limit answers then fail at once.
+   */
+  pacing?: boolean
+  /** Where retry/rate-limit notices go (e.g. `core.warning`). Never receives the token. */
+  log?: (msg: string) => void
+}
+
+// Status codes that retrying cannot fix. 429 is listed because the throttling plugin owns
+// it (it reads Retry-After / X-RateLimit-Reset); retrying it here too would double-wait.
+const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451]
+
+/**
+ * Builds the Octokit used by collect and sync. Primary and secondary rate limits are
+ * retried up to `retries` times after the wait GitHub asks for; 5xx answers are retried
+ * with the retry plugin's quadratic back-off (1 s, 4 s, 9 s by default).
+ */
+export function createGitHubClient(o: GitHubClientOptions): Octokit {
+  const retries = Math.max(0, Math.floor(o.retries ?? 3))
+  const unit = o.retryUnitMs ?? 1000
+  const log = o.log ?? (() => undefined)
+  const limited =
+    (kind: string) =>
+    (retryAfter: number, options: { method?: string; url?: string }, _octokit: unknown, retryCount: number): boolean => {
+      // Method and URL template only: no query, body or headers, so no secret can leak here.
+      const what = `${options.method ?? '?'} ${options.url ?? '?'}`
+      if (retryCount < retries) {
+        log(`GitHub ${kind} rate limit on ${what}; retrying after ${retryAfter}s (attempt ${retryCount + 1} of ${retries})`)
+        return true
+      }
+      log(`GitHub ${kind} rate limit on ${what}; giving up after ${retryCount} retries`)
+      return false
+    }
+  return getOctokit(
+    o.token,
+    {
+      baseUrl: o.baseUrl.replace(/\/+$/, ''),
+      retry: { enabled: retries > 0, retries, doNotRetry: DO_NOT_RETRY, retryAfterBaseValue: unit },
+      throttle: {
+        enabled: o.pacing ?? true,
+        onRateLimit: limited('primary'),
+        onSecondaryRateLimit: limited('secondary'),
+        retryAfterBaseValue: unit
+      },
+      // Octokit's default logger prints request warnings with console.warn; route them to
+      // `log` so that action output stays in one place.
+      log: { debug: () => undefined, info: () => undefined, warn: (m: string) => log(m), error: (m: string) => log(m) }
+    },
+    retry,
+    throttling
+  )
+}
