@@ -1,0 +1,520 @@
+/**
+ * Renderings of a collect plan: PR title and body (with the hidden state), commit message,
+ * job summary and terminal text.
+ *
+ * Every value that came from a log or a file is escaped (see `escape.ts`): in Markdown,
+ * values are code spans and free text is Markdown-escaped; in plain text, controls are
+ * shown as `\uXXXX`. Only counts are ever printed about devices and users.
+ */
+import type { Candidate, CollectPlan, EvidenceSource, ExclusionRule, InvalidValue, Removal, Suppressed } from '../types.js'
+import { clip, code, embedState, escapeMarkdown, plain, visible } from './escape.js'
+
+/** GitHub refuses PR bodies longer than this many characters. */
+export const PR_BODY_LIMIT = 65_536
+
+/** `$GITHUB_STEP_SUMMARY` accepts at most 1 MiB per step (measured in bytes). */
+export const SUMMARY_LIMIT = 1_048_576
+
+/** Context for the PR body that is not in the plan. */
+export interface PrContext {
+  runUrl?: string
+  repository?: string
+  /** The lookback as the user wrote it (e.g. `7d`). */
+  lookback: string
+  /** `logpush` or `log-explorer`. */
+  source: string
+}
+
+/** The hidden state embedded in the PR body; read back by the next run as `carried`. */
+export interface CollectState {
+  version: 1
+  additions: Candidate[]
+  /** Additions left out of the state because the body has a size limit (weakest first). */
+  omitted?: number
+}
+
+// How many other-side values a table cell shows before "+N more".
+const OTHER_SIDE_SHOWN = 5
+// Reasons come from the exclusions file and warnings from sources: bounded per cell/line.
+const REASON_MAX = 300
+const WARNING_MAX = 500
+const WARNINGS_SHOWN = 30
+// Tables that only inform get a sensible default length even when there is room.
+const BELOW_SHOWN = 10
+const INVALID_SHOWN = 50
+const INVALID_RAW_SHOWN = 120
+// Room kept for tables when the state has to be trimmed to fit the body.
+const TABLE_RESERVE = 12_000
+
+const SOURCE_LABEL: Record<EvidenceSource, string> = {
+  'tls-error': 'TLS error',
+  'bypass-log': 'bypassed (HTTP log)',
+  dashboard: 'dashboard (hand-added)'
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/** `YYYY-MM-DD HH:MM` UTC, or `—` for unknown (0) times. */
+function utc(ms: number): string {
+  if (!(ms > 0) || !Number.isFinite(ms)) return '—'
+  const iso = new Date(ms).toISOString()
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`
+}
+
+/** Compact ISO form for one-line commit evidence: `2026-11-15T10:00Z`, or `-`. */
+function isoMinute(ms: number): string {
+  if (!(ms > 0) || !Number.isFinite(ms)) return '-'
+  return `${new Date(ms).toISOString().slice(0, 16)}Z`
+}
+
+function windowText(plan: CollectPlan): string {
+  const w = plan.observed.window
+  return `${w.from === null ? 'all records' : utc(w.from)} → ${utc(w.to)} UTC`
+}
+
+function capText(n: number): string {
+  return n === Infinity ? 'no cap' : String(n)
+}
+
+function counts(plan: CollectPlan): string {
+  const parts: string[] = []
+  if (plan.additions.length) parts.push(`add ${plan.additions.length}`)
+  if (plan.removals.length) parts.push(`remove ${plan.removals.length}`)
+  return parts.length ? parts.join(', ') : 'no changes'
+}
+
+/** The PR title, e.g. `TLS bypass: add 3, remove 1`. Always ≤ 72 characters. */
+export function renderPrTitle(plan: CollectPlan): string {
+  return clip(`TLS bypass: ${counts(plan)}`, 72)
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown building blocks
+
+interface MdTable {
+  title: string
+  /** Total number of items (rows may be fewer: informational tables are shortened). */
+  total: number
+  header: string[]
+  rows: string[]
+  /** Rows shown when there is room. */
+  limit: number
+  /** Collapsed by default: everything a reviewer does not have to act on. */
+  collapsed: boolean
+  intro?: string
+  /** Where the rows that are not shown can be found. */
+  elsewhere: string
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`
+}
+
+function tableMd(t: MdTable, shown: number): string {
+  const heading = `${t.title} (${t.total})`
+  const lines: string[] = []
+  if (t.intro) lines.push(t.intro, '')
+  if (shown > 0) {
+    lines.push(row(t.header), row(t.header.map(() => '---')), ...t.rows.slice(0, shown))
+  }
+  const notShown = t.total - shown
+  if (notShown > 0) {
+    lines.push('', `_${plural(notShown, 'more')} not shown — ${t.elsewhere}._`)
+  }
+  const body = lines.join('\n')
+  if (t.collapsed) return `<details><summary>${heading}</summary>\n\n${body}\n\n</details>`
+  return `### ${heading}\n\n${body}`
+}
+
+function otherSideMd(c: Candidate): string {
+  const shown = c.otherSide.slice(0, OTHER_SIDE_SHOWN).map(code)
+  const more = Math.max(c.otherSideTotal - shown.length, 0)
+  if (more) shown.push(`+${more} more`)
+  return shown.length ? shown.join(', ') : '—'
+}
+
+function candidateRow(c: Candidate): string {
+  return row([
+    c.kind,
+    code(c.value),
+    SOURCE_LABEL[c.source] ?? escapeMarkdown(String(c.source)),
+    String(c.stats.sessions),
+    String(c.stats.devices),
+    String(c.stats.users),
+    utc(c.stats.firstSeen),
+    utc(c.stats.lastSeen),
+    otherSideMd(c)
+  ])
+}
+
+const CANDIDATE_HEADER = ['Kind', 'Value', 'Evidence', 'Sessions', 'Devices', 'Users', 'First seen (UTC)', 'Last seen (UTC)', 'Seen with']
+
+function ruleMd(rule: ExclusionRule): string {
+  return `${code(rule.value)} (line ${rule.line})`
+}
+
+function reasonMd(reason: string): string {
+  return escapeMarkdown(clip(reason, REASON_MAX))
+}
+
+function removalRow(r: Removal): string {
+  return row([r.kind, code(r.value), ruleMd(r.rule), reasonMd(r.rule.reason), r.via ? code(r.via) : '—'])
+}
+
+function suppressedRow(s: Suppressed): string {
+  const c = s.candidate
+  return row([c.kind, code(c.value), ruleMd(s.rule), reasonMd(s.rule.reason), s.via ? code(s.via) : '—', String(c.stats.sessions), String(c.stats.devices)])
+}
+
+function invalidRow(v: InvalidValue): string {
+  return row([v.kind, code(clip(v.raw, INVALID_RAW_SHOWN)), escapeMarkdown(v.reason), String(v.sessions)])
+}
+
+function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }): MdTable[] {
+  return [
+    {
+      title: 'Add',
+      total: plan.additions.length,
+      header: CANDIDATE_HEADER,
+      rows: plan.additions.map(candidateRow),
+      limit: plan.additions.length,
+      collapsed: false,
+      intro: 'Strongest evidence first. "Seen with" lists the IPs a hostname failed on, or the hostnames seen on an IP.',
+      elsewhere: elsewhere.lists
+    },
+    {
+      title: 'Remove',
+      total: plan.removals.length,
+      header: ['Kind', 'Value', 'Excluded by', 'Reason', 'Via'],
+      rows: plan.removals.map(removalRow),
+      limit: plan.removals.length,
+      collapsed: false,
+      intro: 'Listed entries that an exclusion now covers; "via" is the excluded hostname seen on a listed IP.',
+      elsewhere: elsewhere.lists
+    },
+    {
+      title: 'Suppressed by exclusions',
+      total: plan.suppressed.length,
+      header: ['Kind', 'Value', 'Excluded by', 'Reason', 'Via', 'Sessions', 'Devices'],
+      rows: plan.suppressed.map(suppressedRow),
+      limit: plan.suppressed.length,
+      collapsed: true,
+      elsewhere: elsewhere.other
+    },
+    {
+      title: 'Held back by max-new-entries',
+      total: plan.heldBack.length,
+      header: CANDIDATE_HEADER,
+      rows: plan.heldBack.map(candidateRow),
+      limit: plan.heldBack.length,
+      collapsed: true,
+      intro: 'Valid candidates over the cap; the next runs propose them once these are merged.',
+      elsewhere: elsewhere.other
+    },
+    {
+      title: 'Below threshold',
+      total: plan.belowThreshold.length,
+      header: CANDIDATE_HEADER,
+      rows: plan.belowThreshold.map(candidateRow),
+      limit: Math.min(plan.belowThreshold.length, BELOW_SHOWN),
+      collapsed: true,
+      intro: `Fewer than ${plan.options.minSessions} sessions or ${plan.options.minDevices} devices; strongest first.`,
+      elsewhere: elsewhere.other
+    },
+    {
+      title: 'Invalid values',
+      total: plan.invalid.length,
+      header: ['Kind', 'Logged value (escaped)', 'Why it cannot be listed', 'Sessions'],
+      rows: plan.invalid.map(invalidRow),
+      limit: Math.min(plan.invalid.length, INVALID_SHOWN),
+      collapsed: true,
+      intro: 'Logged values that can never be list entries. Shown escaped; they may be hostile.',
+      elsewhere: elsewhere.other
+    }
+  ].filter((t) => t.total > 0)
+}
+
+function warningsMd(plan: CollectPlan): string {
+  if (!plan.warnings.length) return ''
+  const shown = plan.warnings.slice(0, WARNINGS_SHOWN).map((w) => `> - ${escapeMarkdown(clip(w, WARNING_MAX))}`)
+  const more = plan.warnings.length - shown.length
+  if (more > 0) shown.push(`> - _${plural(more, 'more warning')} in the run log_`)
+  return ['> [!WARNING]', ...shown].join('\n')
+}
+
+function observedMd(plan: CollectPlan): string {
+  const o = plan.observed
+  const datasets = Object.entries(o.records)
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([d, n]) => `${code(d)} ${n}`)
+  const files = o.source === 'logpush' ? ` · files read ${o.filesRead}, skipped ${o.filesSkipped}, corrupt ${o.filesCorrupt}` : ''
+  const queries = o.queries !== undefined ? ` · queries ${o.queries}${o.splits !== undefined ? `, window splits ${o.splits}` : ''}` : ''
+  const opt = plan.options
+  return [
+    '### What was read',
+    '',
+    `- Source: ${escapeMarkdown(o.source)} · window ${windowText(plan)}`,
+    `- Records: ${datasets.length ? datasets.join(' · ') : 'none'} · in window ${o.inWindow} · malformed lines ${o.malformedLines}${files}${queries}`,
+    `- Already listed (no change): ${plan.alreadyListed}`,
+    `- Thresholds: min-sessions ${opt.minSessions} · min-devices ${opt.minDevices} · max-new-entries ${capText(opt.maxNewEntries)}`
+  ].join('\n')
+}
+
+const CHECKLIST = [
+  '### Before merging',
+  '',
+  '- [ ] Each app really pins its certificate (the failure is not fixed by installing the Cloudflare root certificate on the device or in the app).',
+  '- [ ] No hostname is shared or a CDN/front door: a bypass exempts everything served under that name.',
+  '- [ ] Every IP serves only this app: several unrelated names under "Seen with" mean a shared IP — prefer the hostname.',
+  '- [ ] None of these needs tenant control, DLP or other HTTP policies (e.g. Google/Microsoft tenant restrictions); if one does, add it to the exclusions file instead.',
+  '- [ ] Removals are intended: those destinations will be inspected again.'
+].join('\n')
+
+function linkOrCode(url: string | undefined, label: string): string {
+  if (!url) return ''
+  // Only a plain https URL becomes a link; anything else is shown, not followed.
+  if (/^https:\/\/[A-Za-z0-9._~:/?#[\]@!$&'*+,;=%-]+$/.test(url) && !/[()]/.test(url)) return ` · [${label}](${url})`
+  return ` · ${label}: ${code(url)}`
+}
+
+/**
+ * Shortens tables (largest first) until `build` fits `limit`. Returns the rendering and
+ * whether anything had to be cut. `shown[i]` rows of table i are rendered.
+ */
+function fit(build: (shown: number[]) => string, ts: MdTable[], limit: number, measure: (s: string) => number): string {
+  const shown = ts.map((t) => t.limit)
+  // Prefix sums of row sizes: how much removing rows from the end of a table saves.
+  const sizes = ts.map((t) => {
+    const acc = [0]
+    for (const r of t.rows) acc.push((acc[acc.length - 1] ?? 0) + measure(r) + 1)
+    return acc
+  })
+  let out = build(shown)
+  for (let guard = 0; guard < 1000; guard++) {
+    const excess = measure(out) - limit
+    if (excess <= 0) return out
+    let best = -1
+    let bestSize = 0
+    shown.forEach((n, i) => {
+      const size = sizes[i]?.[n] ?? 0
+      if (n > 0 && size > bestSize) {
+        best = i
+        bestSize = size
+      }
+    })
+    if (best < 0) break
+    const acc = sizes[best] ?? [0]
+    let n = shown[best] ?? 0
+    // Cut enough rows for the excess plus the "N more not shown" note.
+    const target = (acc[n] ?? 0) - excess - 200
+    while (n > 0 && (acc[n] ?? 0) > target) n--
+    shown[best] = n
+    out = build(shown)
+  }
+  return out
+}
+
+function headerMd(plan: CollectPlan, title: string, extra: string): string {
+  const lines = [`## ${title}`, '', `**${counts(plan).replace(/^./, (c) => c.toUpperCase())}**${extra}`]
+  const w = warningsMd(plan)
+  if (w) lines.push('', w)
+  return lines.join('\n')
+}
+
+function assemble(parts: string[]): string {
+  return `${parts.filter((p) => p !== '').join('\n\n')}\n`
+}
+
+/**
+ * The PR body: summary, tables, what was read, reviewer checklist and the hidden state
+ * (`embedState({ version: 1, additions })`) at the very end. Never longer than
+ * {@link PR_BODY_LIMIT}: tables are shortened first (largest first, with a "not shown"
+ * note); if the state alone would not leave room, it keeps the strongest additions that
+ * fit (`omitted` counts the rest, and the body says so). The state comment is always whole.
+ */
+export function renderPrBody(plan: CollectPlan, ctx: PrContext): string {
+  const intro =
+    ' · from ' +
+    `${escapeMarkdown(ctx.source)}, lookback ${code(ctx.lookback)} (${windowText(plan)})${linkOrCode(ctx.runUrl, 'workflow run')}\n\n` +
+    'Gateway could not inspect these destinations (`CLIENT_TLS_ERROR`), most likely because the apps pin their certificates. ' +
+    'Merging adds them to the Do Not Inspect lists: their traffic then skips **every** HTTP policy. Review each one.'
+  const head = headerMd(plan, 'Proposed TLS inspection bypasses', intro)
+  const ts = tables(plan, { lists: 'see the job summary / commit message', other: 'see the job summary' })
+  const footer =
+    `<sub>Generated by gateway-tls-bypass${ctx.repository ? ` for ${code(ctx.repository)}` : ''}. ` +
+    'To stop a value from being proposed, add it to the exclusions file. Keep the hidden state comment below: the next run reads it.</sub>'
+
+  let stateNote = ''
+  const build = (shown: number[], state: string): string =>
+    assemble([head, ...ts.map((t, i) => tableMd(t, shown[i] ?? 0)), stateNote, observedMd(plan), CHECKLIST, footer, state])
+
+  const len = (s: string): number => s.length
+  let state = embedState({ version: 1, additions: plan.additions } satisfies CollectState)
+  const skeleton = len(build(ts.map(() => 0), '')) + 400 // room for a state note
+  if (skeleton + len(state) + TABLE_RESERVE > PR_BODY_LIMIT) {
+    // Keep the strongest additions whose state fits (additions are in strength order).
+    const room = PR_BODY_LIMIT - skeleton - TABLE_RESERVE
+    let lo = 0
+    let hi = plan.additions.length
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2)
+      const s = embedState({ version: 1, additions: plan.additions.slice(0, mid), omitted: plan.additions.length - mid })
+      if (len(s) <= room) lo = mid
+      else hi = mid - 1
+    }
+    const omitted = plan.additions.length - lo
+    state = embedState({ version: 1, additions: plan.additions.slice(0, lo), omitted } satisfies CollectState)
+    stateNote =
+      `> [!NOTE]\n> This pull request is too large to carry all ${plan.additions.length} proposals in its hidden state; ` +
+      `the next run carries the ${lo} strongest and rediscovers the other ${omitted} from the logs if they are still failing. ` +
+      'Consider a lower `max-new-entries`.'
+  }
+  let out = fit((shown) => build(shown, state), ts, PR_BODY_LIMIT, len)
+  if (len(out) > PR_BODY_LIMIT) {
+    // Last resort (only if warnings and the state leave no room at all): cut the prose,
+    // never the state comment.
+    const keep = Math.max(PR_BODY_LIMIT - len(state) - 8, 0)
+    out = `${clip(out.slice(0, out.length - len(state) - 1), keep)}\n\n${state}\n`.slice(-PR_BODY_LIMIT)
+  }
+  return out
+}
+
+/**
+ * Markdown for `$GITHUB_STEP_SUMMARY`: the same tables as the PR body (same escaping),
+ * without checklist and state; at most {@link SUMMARY_LIMIT} bytes.
+ */
+export function renderSummary(plan: CollectPlan): string {
+  const head = headerMd(plan, 'gateway-tls-bypass collect', ` · ${windowText(plan)}`)
+  const ts = tables(plan, { lists: 'see the commit message of the proposal', other: 'see the run log' })
+  const bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
+  return fit((shown) => assemble([head, ...ts.map((t, i) => tableMd(t, shown[i] ?? 0)), observedMd(plan)]), ts, SUMMARY_LIMIT, bytes)
+}
+
+// ---------------------------------------------------------------------------------------
+// Plain text
+
+function evidenceLine(c: Candidate): string {
+  const other = c.kind === 'host' ? 'ips' : 'hosts'
+  return (
+    `${c.source} sessions=${c.stats.sessions} devices=${c.stats.devices} users=${c.stats.users} ` +
+    `first=${isoMinute(c.stats.firstSeen)} last=${isoMinute(c.stats.lastSeen)} ${other}=${c.otherSideTotal}`
+  )
+}
+
+/** `excluded by RULE via NAME (line N): reason`, with `esc` applied to every file/log value. */
+function ruleText(rule: ExclusionRule, via: string | undefined, esc: (s: string) => string): string {
+  return `excluded by ${esc(rule.value)}${via ? ` via ${esc(via)}` : ''} (line ${rule.line}): ${esc(clip(rule.reason, REASON_MAX))}`
+}
+
+/**
+ * The commit message: subject ≤ 72 characters, then one line per added value with its
+ * evidence and one per removed value with the rule that removed it, so `git blame` on a
+ * list line leads to why it is there.
+ */
+export function renderCommitMessage(plan: CollectPlan): string {
+  const o = plan.options
+  const lines = [
+    renderPrTitle(plan),
+    '',
+    `Evidence from ${plain(plan.observed.source)}, window ${windowText(plan)}; ` +
+      `min-sessions=${o.minSessions} min-devices=${o.minDevices} max-new-entries=${capText(o.maxNewEntries)}.`
+  ]
+  if (plan.additions.length || plan.removals.length) lines.push('')
+  for (const c of plan.additions) lines.push(`+ ${c.kind} ${plain(c.value)}  ${evidenceLine(c)}`)
+  for (const r of plan.removals) lines.push(`- ${r.kind} ${plain(r.value)}  ${ruleText(r.rule, r.via, plain)}`)
+  const notes: string[] = []
+  if (plan.heldBack.length) notes.push(`Held back by max-new-entries: ${plan.heldBack.length}.`)
+  if (plan.suppressed.length) notes.push(`Suppressed by exclusions: ${plan.suppressed.length}.`)
+  if (notes.length) lines.push('', notes.join(' '))
+  return `${lines.join('\n')}\n`
+}
+
+/** Left-aligns text columns and right-aligns numeric ones. */
+function columns(rows: string[][], numeric: boolean[]): string[] {
+  const widths: number[] = []
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows.map((r) =>
+    `  ${r
+      .map((cell, i) => {
+        const w = widths[i] ?? 0
+        if (i === r.length - 1 && !numeric[i]) return cell
+        return numeric[i] ? cell.padStart(w) : cell.padEnd(w)
+      })
+      .join('  ')}`.trimEnd()
+  )
+}
+
+const TEXT_SHOWN = 20
+const TEXT_VALUE_MAX = 80
+
+function candidateTable(cs: Candidate[], shown: number): string[] {
+  const head = ['KIND', 'VALUE', 'SOURCE', 'SESSIONS', 'DEVICES', 'USERS', 'FIRST SEEN', 'LAST SEEN', 'SEEN WITH']
+  const rows = cs.slice(0, shown).map((c) => {
+    const others = c.otherSide.slice(0, 3).map((v) => visible(v))
+    const more = c.otherSideTotal - others.length
+    return [
+      c.kind,
+      visible(c.value),
+      c.source,
+      String(c.stats.sessions),
+      String(c.stats.devices),
+      String(c.stats.users),
+      utc(c.stats.firstSeen),
+      utc(c.stats.lastSeen),
+      `${others.join(', ')}${more > 0 ? ` +${more} more` : ''}` || '-'
+    ]
+  })
+  const out = columns([head, ...rows], [false, false, false, true, true, true, false, false, false])
+  if (cs.length > shown) out.push(`  … ${cs.length - shown} more`)
+  return out
+}
+
+/** Terminal text for the CLI and the demo: aligned columns, no Markdown, controls escaped. */
+export function renderText(plan: CollectPlan): string {
+  const o = plan.observed
+  const out: string[] = [`collect: ${counts(plan)} (${visible(o.source)}, ${windowText(plan)})`]
+  if (plan.warnings.length) {
+    out.push('', 'Warnings:')
+    for (const w of plan.warnings) out.push(`  ! ${visible(clip(w, WARNING_MAX))}`)
+  }
+  if (plan.additions.length) out.push('', `Add (${plan.additions.length}):`, ...candidateTable(plan.additions, plan.additions.length))
+  if (plan.removals.length) {
+    out.push('', `Remove (${plan.removals.length}):`)
+    out.push(...columns(plan.removals.map((r) => [r.kind, visible(r.value), ruleText(r.rule, r.via, visible)]), [false, false, false]))
+  }
+  if (plan.suppressed.length) {
+    out.push('', `Suppressed by exclusions (${plan.suppressed.length}):`)
+    const rows = plan.suppressed
+      .slice(0, TEXT_SHOWN)
+      .map((s) => [s.candidate.kind, visible(s.candidate.value), String(s.candidate.stats.sessions), ruleText(s.rule, s.via, visible)])
+    out.push(...columns(rows, [false, false, true, false]))
+    if (plan.suppressed.length > TEXT_SHOWN) out.push(`  … ${plan.suppressed.length - TEXT_SHOWN} more`)
+  }
+  if (plan.heldBack.length) out.push('', `Held back by max-new-entries (${plan.heldBack.length}):`, ...candidateTable(plan.heldBack, TEXT_SHOWN))
+  if (plan.belowThreshold.length) {
+    out.push('', `Below threshold (${plan.belowThreshold.length}; strongest shown):`, ...candidateTable(plan.belowThreshold, 5))
+  }
+  if (plan.invalid.length) {
+    out.push('', `Invalid values (${plan.invalid.length}):`)
+    const rows = plan.invalid.slice(0, TEXT_SHOWN).map((v) => [v.kind, visible(clip(v.raw, TEXT_VALUE_MAX)), String(v.sessions), visible(v.reason)])
+    out.push(...columns(rows, [false, false, true, false]))
+    if (plan.invalid.length > TEXT_SHOWN) out.push(`  … ${plan.invalid.length - TEXT_SHOWN} more`)
+  }
+  const datasets = Object.entries(o.records)
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([d, n]) => `${d}=${n}`)
+  const opt = plan.options
+  out.push(
+    '',
+    `Read: ${datasets.length ? datasets.join(' ') : 'no records'}; in window ${o.inWindow}; malformed lines ${o.malformedLines}` +
+      (o.source === 'logpush' ? `; files read ${o.filesRead}, skipped ${o.filesSkipped}, corrupt ${o.filesCorrupt}` : '') +
+      (o.queries !== undefined ? `; queries ${o.queries}${o.splits !== undefined ? `, splits ${o.splits}` : ''}` : ''),
+    `Already listed: ${plan.alreadyListed}`,
+    `Thresholds: min-sessions ${opt.minSessions}, min-devices ${opt.minDevices}, max-new-entries ${capText(opt.maxNewEntries)}`
+  )
+  return `${out.join('\n')}\n`
+}
