@@ -1,0 +1,255 @@
+/**
+ * Pure SQL builders for the Log Explorer source. Nothing here talks to the network: every
+ * function takes plain values and returns SQL text, so the exact statements are unit-tested.
+ *
+ * Injection policy: a value from outside (policy name, IP, cursor key, date) enters SQL only
+ * through {@link sqlString}; numbers only through {@link sqlInt}. Identifiers and operators
+ * are constants of this file.
+ */
+import type { Dataset } from '../../core/types.js'
+
+/** Half-open time window `[from, to)` in epoch milliseconds. */
+export interface TimeWindow {
+  from: number
+  to: number
+}
+
+/** The managed Do Not Inspect policy, as the caller knows it. */
+export interface PolicyRef {
+  name?: string
+  id?: string
+}
+
+/** Log Explorer's documented maximum (and default) `LIMIT`. */
+export const MAX_ROWS = 10_000
+
+/** IP values per `IN (…)` list: keeps statements small (reference Gotcha 4). */
+export const IN_CHUNK = 200
+
+// Rejected inside literals. C0/C1 controls and DEL: invisible, and NUL may truncate the text
+// server-side. Backslash: standard SQL treats it literally, but some dialects/modes read it as
+// an escape, and we cannot prove which one Log Explorer's parser uses. Lone surrogates: they
+// cannot be encoded as UTF-8, so the engine would see U+FFFD, not the value we meant.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\\]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** True when {@link sqlString} would accept the value. */
+export function isSqlSafe(value: string): boolean {
+  return !UNSAFE.test(value)
+}
+
+/**
+ * Quotes a value as a SQL string literal: the ONLY way a value enters our SQL.
+ *
+ * Single quotes are doubled (standard SQL, which DataFusion and DuckDB both follow), so the
+ * engine compares the result as a plain string; e.g. `x' OR '1'='1` becomes
+ * `'x'' OR ''1''=''1'`. Throws on characters whose treatment we cannot prove safe (controls,
+ * NUL, backslash, lone surrogates) instead of guessing.
+ */
+export function sqlString(value: string): string {
+  if (typeof value !== 'string') throw new TypeError('sqlString: value must be a string')
+  const bad = UNSAFE.exec(value)
+  if (bad) {
+    const code = bad[0].codePointAt(0) ?? 0
+    throw new Error(`refusing to put a value into SQL: it contains U+${code.toString(16).toUpperCase().padStart(4, '0')} at position ${bad.index} (control characters, backslashes and lone surrogates are not allowed)`)
+  }
+  return `'${value.replaceAll("'", "''")}'`
+}
+
+/** An integer literal, checked against `[min, max]`. */
+export function sqlInt(n: number, min: number, max: number): string {
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`refusing to put ${String(n)} into SQL: expected an integer in ${min}–${max}`)
+  return String(n)
+}
+
+/** `YYYY-MM-DD` (UTC) of an epoch-ms instant. */
+export function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+/** RFC 3339 UTC timestamp; milliseconds only when non-zero, matching the documented examples. */
+export function rfc3339(ms: number): string {
+  const iso = new Date(ms).toISOString()
+  return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso
+}
+
+function checkWindow(w: TimeWindow): void {
+  if (!Number.isFinite(w.from) || !Number.isFinite(w.to) || w.to <= w.from) {
+    throw new Error(`invalid Log Explorer window: from=${String(w.from)} to=${String(w.to)} (need from < to)`)
+  }
+}
+
+/**
+ * The four time predicates: the `date` partition column (so Log Explorer scans only those
+ * days, reference Gotcha 6) and the precise half-open bound on the timestamp column.
+ * The last day is the day of `to - 1 ms` because `to` itself is excluded.
+ */
+export function timePredicates(timeColumn: 'sessionstarttime' | 'datetime', w: TimeWindow): string[] {
+  checkWindow(w)
+  return [
+    `date >= ${sqlString(utcDate(w.from))}`,
+    `date <= ${sqlString(utcDate(w.to - 1))}`,
+    `${timeColumn} >= ${sqlString(rfc3339(w.from))}`,
+    `${timeColumn} < ${sqlString(rfc3339(w.to))}`
+  ]
+}
+
+/** `ConnectionCloseReason` is CLIENT_TLS_ERROR in any historical spelling (`clientTlsError`, Gotcha 8). */
+export const CLIENT_TLS_ERROR = "upper(replace(connectionclosereason, '_', '')) = 'CLIENTTLSERROR'"
+
+/** `originport IN (…)` from validated, de-duplicated port integers. */
+export function portsPredicate(ports: readonly number[]): string {
+  if (ports.length === 0) throw new Error('at least one port is required')
+  const unique = [...new Set(ports)].sort((a, b) => a - b)
+  return `originport IN (${unique.map((p) => sqlInt(p, 1, 65535)).join(', ')})`
+}
+
+/** Splits a list into chunks of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  if (!Number.isInteger(size) || size < 1) throw new Error('chunk size must be a positive integer')
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** The queries this source runs. */
+export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'bypassed-hosts' | 'count'
+
+/**
+ * One statement to build. `page` turns on key-ordered paging: `ORDER BY` the group keys and,
+ * with `after`, only groups strictly after that key tuple (in the engine's own ordering).
+ */
+export type QuerySpec =
+  | { kind: 'host-failures' | 'ip-failures' | 'host-ips'; window: TimeWindow; ports: readonly number[]; page?: Page }
+  | { kind: 'ip-hosts'; dataset: 'zero_trust_network_sessions' | 'gateway_network'; window: TimeWindow; ips: readonly string[]; page?: Page }
+  | { kind: 'bypassed-hosts'; window: TimeWindow; policy: PolicyRef; page?: Page }
+  | { kind: 'count'; window: TimeWindow }
+
+/** Key-ordered paging: `after` holds one raw value per group key, as the engine returned it. */
+export interface Page {
+  after?: readonly string[]
+}
+
+/** A group key: its SQL expression and its (lower-case, non-column) output alias. */
+export interface GroupKey {
+  expr: string
+  alias: string
+}
+
+// Aliases deliberately differ from column names (`host`, not `sni`) so that ORDER BY and the
+// engine's alias resolution can never pick the raw column instead of the expression.
+const HOST_KEY: GroupKey = { expr: 'lower(sni)', alias: 'host' }
+const IP_KEY: GroupKey = { expr: 'originip', alias: 'ip' }
+
+// Empty strings are not ids: counting '' as a device would inflate the device threshold.
+// Users fall back to the email where the user id is empty (Stats.users); CASE is documented.
+const DEVICES = "COUNT(DISTINCT CASE WHEN deviceid <> '' THEN deviceid END) AS devices"
+const USERS = "COUNT(DISTINCT CASE WHEN userid <> '' THEN userid WHEN email <> '' THEN email END) AS users"
+
+function statsColumns(timeColumn: string): string[] {
+  return ['COUNT(*) AS sessions', DEVICES, USERS, `MIN(${timeColumn}) AS first_seen`, `MAX(${timeColumn}) AS last_seen`]
+}
+
+/** Shape of one grouped query, independent of window and page. */
+export interface QueryShape {
+  dataset: Dataset
+  keys: GroupKey[]
+  /** Aggregate columns besides the keys. */
+  columns: string[]
+  /** Filters besides time and paging. */
+  filters: string[]
+  timeColumn: 'sessionstarttime' | 'datetime'
+}
+
+/** The grouped shape of a query kind (everything but `count`). */
+export function queryShape(spec: Exclude<QuerySpec, { kind: 'count' }>): QueryShape {
+  switch (spec.kind) {
+    case 'host-failures':
+      return {
+        dataset: 'zero_trust_network_sessions',
+        keys: [HOST_KEY],
+        columns: statsColumns('sessionstarttime'),
+        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "sni <> ''"],
+        timeColumn: 'sessionstarttime'
+      }
+    case 'ip-failures':
+      return {
+        dataset: 'zero_trust_network_sessions',
+        keys: [IP_KEY],
+        columns: statsColumns('sessionstarttime'),
+        // An empty OriginIP is nothing one could bypass; excluding it also keeps NULL out of key paging.
+        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "(sni IS NULL OR sni = '')", "originip <> ''"],
+        timeColumn: 'sessionstarttime'
+      }
+    case 'host-ips':
+      return {
+        dataset: 'zero_trust_network_sessions',
+        keys: [HOST_KEY, IP_KEY],
+        columns: ['COUNT(*) AS sessions'],
+        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "sni <> ''", "originip <> ''"],
+        timeColumn: 'sessionstarttime'
+      }
+    case 'ip-hosts': {
+      if (spec.ips.length === 0) throw new Error('ip-hosts needs at least one IP')
+      if (spec.ips.length > MAX_ROWS) throw new Error('ip-hosts: too many IPs for one statement')
+      const ipColumn = spec.dataset === 'gateway_network' ? 'destinationip' : 'originip'
+      return {
+        dataset: spec.dataset,
+        keys: [{ expr: ipColumn, alias: 'ip' }, HOST_KEY],
+        columns: ['COUNT(*) AS sessions'],
+        // Every session, failing or not, and every port: the shared-IP guard wants all names on the IP.
+        filters: [`${ipColumn} IN (${spec.ips.map(sqlString).join(', ')})`, "sni <> ''"],
+        timeColumn: spec.dataset === 'gateway_network' ? 'datetime' : 'sessionstarttime'
+      }
+    }
+    case 'bypassed-hosts':
+      return {
+        dataset: 'gateway_http',
+        keys: [{ expr: 'lower(httphost)', alias: 'host' }],
+        columns: statsColumns('datetime'),
+        filters: ["lower(action) = 'bypass'", policyPredicate(spec.policy), "httphost <> ''"],
+        timeColumn: 'datetime'
+      }
+  }
+}
+
+/** `policyid = …` when the id is known (stable across renames), else `policyname = …`. */
+export function policyPredicate(policy: PolicyRef): string {
+  if (policy.id !== undefined && policy.id !== '') return `policyid = ${sqlString(policy.id)}`
+  if (policy.name !== undefined && policy.name !== '') return `policyname = ${sqlString(policy.name)}`
+  throw new Error('the Do Not Inspect policy needs a name or an id')
+}
+
+/**
+ * Strictly-after predicate for a key tuple, lexicographic over the keys:
+ * `(k1 > a OR (k1 = a AND k2 > b))`. Uses the group expressions, since WHERE cannot see aliases.
+ */
+export function afterPredicate(keys: readonly GroupKey[], after: readonly string[]): string {
+  if (after.length !== keys.length) throw new Error('paging cursor does not match the group keys')
+  const terms: string[] = []
+  for (let i = 0; i < keys.length; i++) {
+    const eq = keys.slice(0, i).map((k, j) => `${k.expr} = ${sqlString(after[j]!)}`)
+    const gt = `${keys[i]!.expr} > ${sqlString(after[i]!)}`
+    terms.push(eq.length === 0 ? gt : `(${[...eq, gt].join(' AND ')})`)
+  }
+  return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`
+}
+
+/**
+ * Builds the SQL text of one query. Aggregation happens in Cloudflare (GROUP BY, never raw
+ * rows); aliases are lower-case because result keys come back lower-cased (Gotcha 5);
+ * `LIMIT` is explicit so a full result (`rows === limit`) is detectable as possibly truncated.
+ */
+export function buildSql(spec: QuerySpec, limit: number = MAX_ROWS): string {
+  const lim = sqlInt(limit, 1, MAX_ROWS)
+  if (spec.kind === 'count') {
+    return `SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE ${timePredicates('sessionstarttime', spec.window).join(' AND ')}`
+  }
+  const shape = queryShape(spec)
+  const where = [...timePredicates(shape.timeColumn, spec.window), ...shape.filters]
+  if (spec.page?.after !== undefined) where.push(afterPredicate(shape.keys, spec.page.after))
+  const select = [...shape.keys.map((k) => `${k.expr} AS ${k.alias}`), ...shape.columns].join(', ')
+  const groupBy = shape.keys.map((k) => k.expr).join(', ')
+  const orderBy = spec.page !== undefined ? ` ORDER BY ${shape.keys.map((k) => k.alias).join(', ')}` : ''
+  return `SELECT ${select} FROM ${shape.dataset} WHERE ${where.join(' AND ')} GROUP BY ${groupBy}${orderBy} LIMIT ${lim}`
+}
