@@ -231,7 +231,8 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   const otherSideOf = (map: Map<string, OtherSide>, key: string, kind: EntryKind): Pick<Candidate, 'otherSide' | 'otherSideTotal'> => {
     const o = map.get(key)
     if (!o) return { otherSide: [], otherSideTotal: 0 }
-    const cmp = kind === 'ip' ? compareIps : compareHosts
+    // The other side of a hostname is IPs, and of an IP hostnames.
+    const cmp = kind === 'host' ? compareIps : compareHosts
     const sorted = [...o.valid].sort(cmp)
     return { otherSide: sorted.slice(0, OTHER_SIDE_CAP), otherSideTotal: o.valid.size + o.invalid.size }
   }
