@@ -49,6 +49,7 @@ export interface EmuPull {
  */
 export interface Injection {
   method?: string
+  /** Tested against the URL path without the query string, e.g. `/repos/o/r/git/trees`. */
   path?: RegExp
   /** How many matching requests to affect; default 1. */
   times?: number
