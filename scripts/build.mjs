@@ -21,6 +21,9 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  // The action and the CLI share one chunk instead of carrying the Cloudflare SDK twice.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   // Deterministic output: no metafile timestamps, no absolute paths, legal comments kept apart.
   legalComments: 'none',
   sourcemap: false,
