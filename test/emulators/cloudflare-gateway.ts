@@ -36,6 +36,8 @@ export interface EmuRule {
   created_at: string
   updated_at: string
   deleted_at: null
+  /** Other writable fields sent by the client (e.g. `schedule`, `expiration`), kept so GET→PUT round-trips are lossless. */
+  [extra: string]: unknown
 }
 
 /** Behaviour switches for points the reference marks "unconfirmed". Defaults are the stricter choice. */
@@ -93,6 +95,11 @@ const LIST_TYPES = new Set(['SERIAL', 'URL', 'DOMAIN', 'EMAIL', 'IP', 'CATEGORY'
 const RULE_ACTIONS = new Set(['on', 'off', 'allow', 'block', 'scan', 'noscan', 'safesearch', 'ytrestricted', 'isolate',
   'noisolate', 'override', 'l4_override', 'egress', 'resolve', 'quarantine', 'redirect'])
 const RULE_FILTERS = new Set(['http', 'dns', 'l4', 'egress', 'dns_resolver'])
+/** Fields the server owns: ignored when a client echoes a GET result back on PUT. */
+const RULE_SERVER_FIELDS = new Set(['id', 'version', 'created_at', 'updated_at', 'deleted_at', 'read_only', 'sharable',
+  'source_account', 'warning_status', 'account_id'])
+const RULE_MODELLED_FIELDS = new Set(['name', 'description', 'action', 'enabled', 'filters', 'precedence', 'traffic',
+  'identity', 'device_posture', 'rule_settings'])
 /** Documented "Gateway API policy expression" limit. */
 const MAX_TRAFFIC_CHARS = 140_000
 
@@ -374,7 +381,9 @@ export class GatewayState {
     if(settings !== undefined && settings !== null && !isRecord(settings)) throw bad('rule_settings must be an object')
     const now = this.nowIso()
     const autoPrecedence = Math.max(0, ...[...this.rules.values()].map((r) => r.precedence)) + 1000
+    const extra = Object.fromEntries(Object.entries(body).filter(([k]) => !RULE_SERVER_FIELDS.has(k) && !RULE_MODELLED_FIELDS.has(k)))
     return {
+      ...extra,
       id: existing?.id ?? randomUUID(),
       name,
       // PUT is a full replace: omitted optional fields are reset (unconfirmed; the stricter choice).

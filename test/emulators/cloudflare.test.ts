@@ -192,6 +192,12 @@ describe('gateway lists', () => {
     expect(await rejection(cf.zeroTrust.gateway.lists.create({ ...account, name: 'c4', type: 'IP' }))).toBeInstanceOf(BadRequestError)
   })
 
+  it('stores IDNs as Punycode and treats case/Punycode collisions as duplicates', async () => {
+    const l = await cf.zeroTrust.gateway.lists.create({ ...account, name: 'idn', type: 'DOMAIN', items: [{ value: 'bücher.example' }] })
+    expect(l.items?.[0]?.value).toBe('xn--bcher-kva.example')
+    expect(await rejection(cf.zeroTrust.gateway.lists.edit(l.id ?? '', { ...account, append: [{ value: 'XN--BCHER-KVA.example' }] }))).toBeInstanceOf(BadRequestError)
+  })
+
   it('deletes lists', async () => {
     const l = await cf.zeroTrust.gateway.lists.create({ ...account, name: 'gone', type: 'IP' })
     await cf.zeroTrust.gateway.lists.delete(l.id ?? '', account)
@@ -232,6 +238,20 @@ describe('gateway rules', () => {
     expect(unknown).toBeInstanceOf(BadRequestError)
   })
 
+  it('keeps unmodelled writable fields across a GET→PUT round-trip and can keep UUID case', async () => {
+    const rule = await cf.zeroTrust.gateway.rules.create({ ...account, name: 'r', action: 'off', schedule: { mon: '08:00-12:00' } } as Parameters<typeof cf.zeroTrust.gateway.rules.create>[0])
+    const got = await cf.zeroTrust.gateway.rules.get(rule.id ?? '', account)
+    const { id: _id, version: _v, created_at: _c, updated_at: _u, deleted_at: _d, ...writable } = got as unknown as Record<string, unknown>
+    await cf.put(`/accounts/${emu.accountId}/gateway/rules/${rule.id ?? ''}`, { body: writable })
+    expect(emu.rules.get(rule.id ?? '')?.['schedule']).toEqual({ mon: '08:00-12:00' })
+    expect(emu.rules.get(rule.id ?? '')?.version).toBe(2)
+    await emu.close()
+    await boot({ lowercaseUuidsInTraffic: false, validateListRefs: false })
+    const upper = 'ABCDEF01-2345-6789-ABCD-EF0123456789'
+    const r2 = await cf.zeroTrust.gateway.rules.create({ ...account, name: 'u', action: 'off', traffic: `http.conn.hostname in $${upper}` })
+    expect(r2.traffic).toBe(`http.conn.hostname in $${upper.replace(/-/g, '')}`)
+  })
+
   it('refuses deleting a list a rule still uses, then deletes rule and list', async () => {
     const host = await cf.zeroTrust.gateway.lists.create({ ...account, name: 'host', type: 'DOMAIN' })
     const rule = await cf.zeroTrust.gateway.rules.create({ ...account, name: 'r', action: 'off', traffic: `http.conn.hostname in $${host.id ?? ''}` })
@@ -250,12 +270,14 @@ describe('rate limits', () => {
     const err = await rejection(cf.zeroTrust.gateway.lists.list(account))
     expect(describeCloudflareError(err)).toContain('HTTP 429')
     expect(emu.requests.at(-1)?.status).toBe(429)
+    const plain = await fetch(`${emu.url}/accounts/${emu.accountId}/gateway/rules`, { headers: { Authorization: `Bearer ${emu.token}` } })
+    expect(plain.headers.get('ratelimit')).toBe('"default";r=2;t=300')
     expect((err as InternalServerError).headers?.get('retry-after')).toBe('120')
     // Rules are not a lists endpoint: only the global budget applies.
-    await cf.zeroTrust.gateway.rules.list(account)
     now += 121_000
     await cf.zeroTrust.gateway.lists.list(account)
-    expect(emu.rateLimitCounters()).toMatchObject({ global: 6, throttled: 1 })
+    expect(emu.rateLimitCounters()).toMatchObject({ global: 5, lists: 1, throttled: 1 })
+    await cf.zeroTrust.gateway.rules.list(account)
     const globalErr = await rejection(cf.zeroTrust.gateway.rules.list(account))
     expect((globalErr as InternalServerError).headers?.get('retry-after')).toBe('300')
     expect(emu.rateLimitCounters().globalBlockedUntil).toBe(now + 300_000)
@@ -288,6 +310,9 @@ describe('faults', () => {
     emu.inject({ envelope: { success: false, errors: [{ code: 1234, message: 'nope' }] } })
     const env = await cf.get<{ success: boolean; errors: unknown[] }>(`/accounts/${emu.accountId}/gateway/lists`)
     expect(env).toMatchObject({ success: false, errors: [{ code: 1234, message: 'nope' }] })
+    emu.inject({ status: 502, body: '<html>Bad gateway</html>', headers: { 'Content-Type': 'text/html' } })
+    const html = await rejection(cf.zeroTrust.gateway.lists.list(account))
+    expect(describeCloudflareError(html)).toBe('Cloudflare API error: HTTP 502 – <html>Bad gateway</html>')
     emu.inject({ body: '{"result": [' })
     expect(await rejection(cf.zeroTrust.gateway.lists.list(account))).toBeInstanceOf(Error)
     expect(emu.pendingFaults()).toBe(0)

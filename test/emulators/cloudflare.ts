@@ -167,18 +167,22 @@ function parseJson(body: string): unknown {
 class Limiter {
   private hits: number[] = []
   blockedUntil = 0
-  constructor(private readonly limit: number, private readonly windowMs: number, private readonly blockMs: number) {}
+  constructor(readonly limit: number, readonly windowMs: number, private readonly blockMs: number) {}
 
-  /** Returns ms to wait when the request must be refused, otherwise counts it and returns 0. */
-  take(now: number): number {
+  /** Returns ms to wait when the request must be refused (starting a block when the budget is spent), else 0. Does not count. */
+  check(now: number): number {
     if (now < this.blockedUntil) return this.blockedUntil - now
     this.hits = this.hits.filter((t) => t > now - this.windowMs)
     if (this.hits.length >= this.limit) {
       this.blockedUntil = now + this.blockMs
       return this.blockMs
     }
-    this.hits.push(now)
     return 0
+  }
+
+  /** Counts an admitted request. */
+  commit(now: number): void {
+    this.hits.push(now)
   }
 
   count(now: number): number {
@@ -218,8 +222,11 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
   const sockets = new Set<Socket>()
 
   function takeFault(method: string, path: string): Fault | undefined {
-    const i = faults.findIndex(({ f }) =>
-      (f.method === undefined || f.method.toUpperCase() === method) && (f.path === undefined || f.path.test(path)))
+    const i = faults.findIndex(({ f }) => {
+      // A /g or /y RegExp keeps state between test() calls; reset so matching is repeatable.
+      if (f.path !== undefined) f.path.lastIndex = 0
+      return (f.method === undefined || f.method.toUpperCase() === method) && (f.path === undefined || f.path.test(path))
+    })
     if (i < 0) return undefined
     const entry = faults[i]
     if (entry === undefined) return undefined
@@ -253,14 +260,26 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
 
     const now = clock()
     const isLists = sub.startsWith('/gateway/lists')
-    const globalWait = globalLimiter.take(now)
-    const listsWait = globalWait === 0 && isLists ? listsLimiter.take(now) : 0
+    // Refused requests are not counted against either budget (unconfirmed; keeps counters predictable).
+    const globalWait = globalLimiter.check(now)
+    const listsWait = globalWait === 0 && isLists ? listsLimiter.check(now) : 0
     const wait = Math.max(globalWait, listsWait)
-    if (wait > 0) {
+    if (wait === 0) {
+      globalLimiter.commit(now)
+      if (isLists) listsLimiter.commit(now)
+    } else {
       throttled += 1
       return fail(429, 971, 'Please wait and consider throttling your request speed', { 'Retry-After': String(Math.ceil(wait / 1000)) })
     }
 
+    const reply = await dispatch(method, path, sub, query, req, body)
+    // Informational headers as documented (reference C2); values reflect the global budget.
+    reply.headers['Ratelimit'] = `"default";r=${Math.max(0, globalLimiter.limit - globalLimiter.count(now))};t=${Math.ceil(globalLimiter.windowMs / 1000)}`
+    reply.headers['Ratelimit-Policy'] = `"default";q=${globalLimiter.limit};w=${Math.ceil(globalLimiter.windowMs / 1000)}`
+    return reply
+  }
+
+  async function dispatch(method: string, path: string, sub: string, query: Record<string, string>, req: IncomingMessage, body: string): Promise<Reply> {
     let r: RegExpExecArray | null
     if (sub === '/gateway/lists') {
       if (method === 'GET') {
