@@ -82,6 +82,8 @@ describe('sync against the emulator', () => {
     expectPolicyReferencesAll()
     for (const l of emu.lists.values()) for (const i of l.items) expect(i.description).toBe('gateway-tls-bypass: from acme/bypass@abcdef1')
 
+    const stored = [...emu.lists.values()].flatMap((l) => l.items.map((i) => i.value))
+    expect(stored).toContain('1.2.3.4/32')
     const before = emu.writes().length
     // The emulator echoes 1.2.3.4 as 1.2.3.4/32 and rewrites the traffic: neither is churn.
     const second = await run({ ips: ['10.0.0.0/8', '1.2.3.4'], hosts: ['pinned.example.com'] })

@@ -20,6 +20,7 @@ import {
   assertPlanAllowed,
   canonicalRemote,
   MAX_ITEMS_PER_CALL,
+  OWNERSHIP_PREFIX,
   parseManagedListName,
   policyTraffic,
   type ListCreate,
@@ -349,7 +350,7 @@ async function createList(ctx: ApplyContext, c: ListCreate): Promise<string> {
   const body = {
     name: c.name,
     type: c.type,
-    description: `Managed by gateway-tls-bypass; items marked "${ctx.plan.mark.slice(0, 19)}" are overwritten by sync, others are kept.`,
+    description: `Managed by gateway-tls-bypass: items described "${OWNERSHIP_PREFIX} …" are synced from the repository; other items are kept.`,
     items: describeItems(first, ctx.plan.mark)
   }
   const state = { recovered: false }
