@@ -43,6 +43,7 @@ const WARNINGS_SHOWN = 30
 const BELOW_SHOWN = 10
 const INVALID_SHOWN = 50
 const INVALID_RAW_SHOWN = 120
+const VALUE_MAX = 300
 // Room kept for tables when the state has to be trimmed to fit the body.
 const TABLE_RESERVE = 12_000
 
@@ -121,15 +122,23 @@ function tableMd(t: MdTable, shown: number): string {
   }
   const notShown = t.total - shown
   if (notShown > 0) {
-    lines.push('', `_${plural(notShown, 'more')} not shown — ${t.elsewhere}._`)
+    lines.push('', `_${notShown} more not shown — ${t.elsewhere}._`)
   }
   const body = lines.join('\n')
   if (t.collapsed) return `<details><summary>${heading}</summary>\n\n${body}\n\n</details>`
   return `### ${heading}\n\n${body}`
 }
 
+/**
+ * A value in a table cell. Canonical values are at most 253 characters, so the clip only
+ * bounds values that did not come from the planner.
+ */
+function val(v: string): string {
+  return code(clip(v, VALUE_MAX))
+}
+
 function otherSideMd(c: Candidate): string {
-  const shown = c.otherSide.slice(0, OTHER_SIDE_SHOWN).map(code)
+  const shown = c.otherSide.slice(0, OTHER_SIDE_SHOWN).map(val)
   const more = Math.max(c.otherSideTotal - shown.length, 0)
   if (more) shown.push(`+${more} more`)
   return shown.length ? shown.join(', ') : '—'
@@ -138,7 +147,7 @@ function otherSideMd(c: Candidate): string {
 function candidateRow(c: Candidate): string {
   return row([
     c.kind,
-    code(c.value),
+    val(c.value),
     SOURCE_LABEL[c.source] ?? escapeMarkdown(String(c.source)),
     String(c.stats.sessions),
     String(c.stats.devices),
@@ -152,7 +161,7 @@ function candidateRow(c: Candidate): string {
 const CANDIDATE_HEADER = ['Kind', 'Value', 'Evidence', 'Sessions', 'Devices', 'Users', 'First seen (UTC)', 'Last seen (UTC)', 'Seen with']
 
 function ruleMd(rule: ExclusionRule): string {
-  return `${code(rule.value)} (line ${rule.line})`
+  return `${val(rule.value)} (line ${rule.line})`
 }
 
 function reasonMd(reason: string): string {
@@ -160,16 +169,16 @@ function reasonMd(reason: string): string {
 }
 
 function removalRow(r: Removal): string {
-  return row([r.kind, code(r.value), ruleMd(r.rule), reasonMd(r.rule.reason), r.via ? code(r.via) : '—'])
+  return row([r.kind, val(r.value), ruleMd(r.rule), reasonMd(r.rule.reason), r.via ? val(r.via) : '—'])
 }
 
 function suppressedRow(s: Suppressed): string {
   const c = s.candidate
-  return row([c.kind, code(c.value), ruleMd(s.rule), reasonMd(s.rule.reason), s.via ? code(s.via) : '—', String(c.stats.sessions), String(c.stats.devices)])
+  return row([c.kind, val(c.value), ruleMd(s.rule), reasonMd(s.rule.reason), s.via ? val(s.via) : '—', String(c.stats.sessions), String(c.stats.devices)])
 }
 
 function invalidRow(v: InvalidValue): string {
-  return row([v.kind, code(clip(v.raw, INVALID_RAW_SHOWN)), escapeMarkdown(v.reason), String(v.sessions)])
+  return row([v.kind, code(clip(v.raw, INVALID_RAW_SHOWN)), reasonMd(v.reason), String(v.sessions)])
 }
 
 function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }): MdTable[] {
