@@ -173,6 +173,14 @@ describe('the whole loop through the bundled action', () => {
     expect(r.stdout + r.summary).toContain('203.0.113.99')
   })
 
+  it('the next collect proposes importing the hand-added item for review', async () => {
+    const r = await run('collect', 'main')
+    const pr = openPulls()[0]!
+    expect(r.outputs.added).toBe('1')
+    expect(await gh.readFile(pr.head.ref, 'lists/ips.txt')).toContain('\n203.0.113.99\n')
+    expect(pr.body).toMatch(/dashboard/i)
+  })
+
   it('check on a PR shows the plan that sync then applies, with zero writes', async () => {
     const ips = (await gh.readFile('main', 'lists/ips.txt'))!.replace('198.51.100.7\n', '198.51.100.7\n203.0.113.77\n')
     await gh.pushAsHuman('human/add-ip', { 'lists/ips.txt': ips }, 'Add a pinned printer service')

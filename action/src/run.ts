@@ -5,7 +5,9 @@
 import { createCloudflareClient } from './adapters/cloudflare-client.js'
 import { createGitHubClient } from './adapters/github.js'
 import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
-import { collect, type CollectResult, type ObservationSource, type ProposalPort } from './commands/collect.js'
+import { readRemoteState } from './adapters/gateway.js'
+import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort } from './commands/collect.js'
+import { driftValues, planSync } from './core/sync-plan.js'
 import { sync, type SyncResult } from './commands/sync.js'
 import type { Inputs } from './inputs.js'
 import type { Runtime } from './runtime.js'
@@ -46,7 +48,22 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
       upsert: (p) => upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
     }
   }
-  return { command: 'collect', result: await collect(rt, inputs, { source, proposals }) }
+  // Drift import needs Account › Zero Trust › Read on the collect token; without it this is skipped.
+  let drift: DriftSource | undefined
+  const accountId = inputs['cloudflare-account-id']
+  if (client && accountId) {
+    drift = async (desired) => {
+      try {
+        const remote = await readRemoteState(client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] })
+        const plan = planSync(desired, remote, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], capacity: inputs['list-capacity'], force: false, provenance: { repository: 'collect', commit: 'collect' } })
+        return driftValues(plan)
+      } catch (e) {
+        rt.log.info(`Drift import skipped: the token cannot read the Gateway lists (${(e as Error).message.split('\n')[0]}). Grant Account › Zero Trust › Read to import hand-added entries.`)
+        return null
+      }
+    }
+  }
+  return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift }) }
 }
 
 function resolvePath(cwd: string, p: string): string {

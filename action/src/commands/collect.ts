@@ -45,7 +45,13 @@ export function carriedFromBody(body: string | undefined): Candidate[] {
   })
 }
 
-export async function collect(rt: Runtime, inputs: Inputs, deps: { source: ObservationSource; proposals?: ProposalPort }): Promise<CollectResult> {
+/**
+ * Hand-added Gateway items that sync reports as drift. Returns null when the account
+ * cannot be read (e.g. the collect token has Logs Read only); never fatal.
+ */
+export type DriftSource = (desired: { ips: string[]; hosts: string[] }) => Promise<{ ips: string[]; hosts: string[] } | null>
+
+export async function collect(rt: Runtime, inputs: Inputs, deps: { source: ObservationSource; proposals?: ProposalPort; drift?: DriftSource }): Promise<CollectResult> {
   const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: false })
   const to = rt.now()
   const window = { from: inputs.lookback.ms === null ? null : to - inputs.lookback.ms, to }
@@ -55,13 +61,18 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
   const carried = carriedFromBody(open?.body)
   if (open) rt.log.info(`Open proposal #${open.number} carries ${carried.length} proposed entr${carried.length === 1 ? 'y' : 'ies'}.`)
 
+  const drift = deps.drift ? await deps.drift({ ips: files.ips.entries, hosts: files.hosts.entries }) : null
+  const imports = drift ? [...drift.ips.map((value) => ({ kind: 'ip' as const, value })), ...drift.hosts.map((value) => ({ kind: 'host' as const, value }))] : []
+  if (imports.length) rt.log.info(`${imports.length} item(s) were added to the managed Gateway lists by hand; proposing to import them for review.`)
+
   const plan = buildCollectPlan({
     observations,
     current: { ips: files.ips.entries, hosts: files.hosts.entries },
     rules: files.rules,
     expiredRules: files.expired,
     options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to },
-    carried: { additions: carried }
+    carried: { additions: carried },
+    imports
   })
   for (const w of plan.warnings) rt.log.warning(w)
   rt.print(renderText(plan))
