@@ -438,6 +438,8 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
     requests,
     sqlQueries: logs.queries,
     inject(f: Fault): void {
+      // `times: 0` would otherwise still fire once (the count is checked after use).
+      if (f.times !== undefined && !(f.times >= 1)) throw new Error(`inject: times must be >= 1 (got ${f.times})`)
       faults.push({ f, left: f.times ?? 1 })
     },
     pendingFaults: () => faults.length,
