@@ -189,7 +189,7 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
   }
 
   if (ctx.mergedAcrossTime) {
-    ctx.warnings.push(`Log Explorer: some results reached the ${cap}-row cap, so the window was split by time (${ctx.splits} split(s)); device and user counts of a name seen in several parts are lower bounds`)
+    ctx.warnings.push(`Log Explorer: some results reached the ${cap}-row cap, so the window was split by time; device and user counts of a name seen in several parts are lower bounds`)
   }
   let malformed = 0
   for (const [kind, n] of ctx.malformed) {
