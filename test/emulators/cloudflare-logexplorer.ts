@@ -209,7 +209,13 @@ function toRfc3339(v: unknown): string | null {
     const ms = asNumber > 1e17 ? asNumber / 1e6 : asNumber > 1e11 ? asNumber : asNumber * 1000
     return new Date(Math.floor(ms)).toISOString().replace('.000Z', 'Z')
   }
-  if (typeof v === 'string') return v
+  if (typeof v === 'string') {
+    // Stored as text and compared as text (as the SQL sees RFC3339 strings), so every row
+    // must share one format: '…00.000Z' would sort before the bound '…00Z' ('.' < 'Z').
+    // Normalise to whole seconds in UTC; unparseable strings are kept for the SQL to see.
+    const ms = Date.parse(v)
+    return Number.isNaN(ms) ? v : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  }
   throw new Error(`cannot use ${JSON.stringify(v)} as a timestamp`)
 }
 
