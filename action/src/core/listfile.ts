@@ -80,6 +80,15 @@ export function formatProblem(p: FileProblem): string {
   return `${where}: ${p.message}`
 }
 
+/**
+ * Why a canonical value may not be written to a list file even though it is a valid
+ * IP/CIDR (a network too broad to bypass); undefined when it may. The planner applies
+ * the same rule to values that do not come from a list file (carried, imported).
+ */
+export function listEntryProblem(kind: EntryKind, value: string): string | undefined {
+  return kind === 'ip' ? broadNetworkReason(value) : undefined
+}
+
 function broadNetworkReason(value: string): string | undefined {
   const slash = value.indexOf('/')
   if (slash < 0) return undefined

@@ -32,6 +32,7 @@ import type {
   Stats,
   Suppressed
 } from './types.js'
+import { listEntryProblem } from './listfile.js'
 import { canonicalHost, canonicalIp, canonicalValue, compareHosts, compareIps, compareValues, ipInNetwork, isIpLiteral } from './values.js'
 
 /** Everything the planner needs; all of it already read and parsed by the caller. */
@@ -285,6 +286,11 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
       addInvalid(kind, String(item.value), `dashboard item: ${c.reason}`, 0)
       continue
     }
+    const tooBroad = listEntryProblem(kind, c.value)
+    if (tooBroad) {
+      addInvalid(kind, c.value, `dashboard item: ${tooBroad}`, 0)
+      continue
+    }
     const k = keyOf(kind, c.value)
     const prev = candidates.get(k)
     if (prev) candidates.set(k, { candidate: { ...prev.candidate, source: 'dashboard' }, imported: true })
@@ -338,7 +344,8 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   for (const raw of input.carried?.additions ?? []) {
     const kind: EntryKind | undefined = raw?.kind === 'ip' || raw?.kind === 'host' ? raw.kind : undefined
     const c = kind && typeof raw.value === 'string' ? canonicalValue(kind, raw.value) : undefined
-    if (!kind || !c?.ok) {
+    // A list file refuses networks broader than /8 or /32; writing one would break sync.
+    if (!kind || !c?.ok || listEntryProblem(kind, c.value) !== undefined) {
       carriedMalformed++
       continue
     }
@@ -455,9 +462,10 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   if (carriedListed) warnings.push(`${plural(carriedListed, 'earlier proposal is', 'earlier proposals are')} now listed and no longer proposed`)
   if (carriedMalformed) warnings.push(`${plural(carriedMalformed, 'earlier proposal was', 'earlier proposals were')} not a valid value and dropped`)
 
-  const invalidList = [...invalid.values()].sort(
-    (a, b) => b.sessions - a.sessions || (a.kind === b.kind ? 0 : a.kind === 'host' ? -1 : 1) || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0)
-  )
+  // Ties are broken on the full raw text (the map key): truncated values can collide.
+  const invalidList = [...invalid.entries()].sort(
+    ([ka, a], [kb, b]) => b.sessions - a.sessions || (a.kind === b.kind ? 0 : a.kind === 'host' ? -1 : 1) || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0) || (ka < kb ? -1 : ka > kb ? 1 : 0)
+  ).map(([, v]) => v)
 
   return {
     additions,
