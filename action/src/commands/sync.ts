@@ -48,6 +48,10 @@ export async function sync(rt: Runtime, inputs: Inputs, deps: { client?: Cloudfl
   rt.print(renderSyncText(plan))
   if (rt.summary) await rt.summary(renderSyncMarkdown(plan))
 
+  if (!plan.guard.allowed) {
+    // On a PR this is the moment to learn it: the merge would be refused until someone runs sync with force.
+    rt.log.warning(`sync will refuse this plan: ${plan.guard.violations.join('; ')}. If it is intended, run the sync workflow by hand with force: true after merging.`)
+  }
   if (deps.mode === 'check' || inputs['dry-run']) {
     rt.log.info(deps.mode === 'check' ? 'check: plan shown, nothing written.' : 'Dry run: nothing written.')
     return { plan, writes: 0 }
