@@ -1,0 +1,284 @@
+// The byte-level fast path against a naive reference that JSON.parses every line: both must
+// produce identical Observations on data full of hostile cases, whatever the chunking.
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { constants, gunzipSync, gzipSync } from 'node:zlib'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Observations, Stats } from '../action/src/core/types.js'
+import { readLogpush } from '../action/src/sources/logpush/index.js'
+import { Aggregator } from '../action/src/sources/logpush/aggregate.js'
+import { LineScanner, MAX_LINE } from '../action/src/sources/logpush/scan.js'
+import { parseTime } from '../action/src/sources/logpush/time.js'
+
+const NOW = Date.UTC(2026, 9, 15, 12)
+const WINDOW = { from: NOW - 86_400_000, to: NOW }
+const RULES = { window: WINDOW, ports: [443, 8443], policy: { name: 'gateway-tls-bypass', id: 'AB-12' } }
+
+/** The reference: written from the spec, independently of aggregate.ts and scan.ts. */
+function reference(lines: string[], rules = RULES): Observations {
+  type A = { sessions: number; devices: Set<string>; users: Set<string>; firstSeen: number; lastSeen: number }
+  const hostFailures = new Map<string, A>()
+  const ipFailures = new Map<string, A>()
+  const bypassedHosts = new Map<string, A>()
+  const hostIps = new Map<string, Set<string>>()
+  const ipHosts = new Map<string, Set<string>>()
+  const records: Record<string, number> = {}
+  let inWindow = 0
+  let malformed = 0
+  const str = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : '')
+  const add = (m: Map<string, Set<string>>, k: string, v: string): void => {
+    if (!m.has(k)) m.set(k, new Set())
+    m.get(k)?.add(v)
+  }
+  const count = (m: Map<string, A>, k: string, o: Record<string, unknown>, t: number): void => {
+    const a = m.get(k) ?? { sessions: 0, devices: new Set(), users: new Set(), firstSeen: t, lastSeen: t }
+    m.set(k, a)
+    a.sessions++
+    a.firstSeen = Math.min(a.firstSeen, t)
+    a.lastSeen = Math.max(a.lastSeen, t)
+    if (typeof o.DeviceID === 'string' && o.DeviceID !== '') a.devices.add(o.DeviceID)
+    const user = typeof o.UserID === 'string' && o.UserID !== '' ? o.UserID : typeof o.Email === 'string' && o.Email !== '' ? o.Email : undefined
+    if (user !== undefined) a.users.add(user)
+  }
+  for (const line of lines) {
+    if (Buffer.byteLength(line) > MAX_LINE) { malformed++; continue }
+    if (line.trim() === '' && /^[ \t\r]*$/.test(line)) continue
+    let o: unknown
+    try { o = JSON.parse(line) } catch { malformed++; continue }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) { malformed++; continue }
+    const r = o as Record<string, unknown>
+    const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(r, k)
+    const ds = has('ConnectionCloseReason') || has('SessionStartTime') || has('OriginIP') ? 'zero_trust_network_sessions'
+      : has('HTTPHost') && has('Action') ? 'gateway_http'
+        : has('SNI') && has('DestinationIP') && !has('HTTPHost') ? 'gateway_network' : undefined
+    if (ds === undefined) { malformed++; continue }
+    const start = r.SessionStartTime
+    const t = parseTime(ds === 'zero_trust_network_sessions' ? (start !== undefined && start !== null && start !== '' ? start : r.SessionEndTime) : r.Datetime)
+    if (t === null) { malformed++; continue }
+    records[ds] = (records[ds] ?? 0) + 1
+    if (rules.window.from !== null && t < rules.window.from) continue
+    if (t > rules.window.to) continue
+    inWindow++
+    if (ds === 'zero_trust_network_sessions') {
+      const ip = str(r.OriginIP)
+      const hasSni = r.SNI !== undefined && r.SNI !== null && r.SNI !== ''
+      const sni = typeof r.SNI === 'string' ? str(r.SNI) : hasSni ? JSON.stringify(r.SNI).slice(0, 300).toLowerCase() : ''
+      if (ip && sni && typeof r.SNI === 'string') add(ipHosts, ip, sni)
+      const reason = r.ConnectionCloseReason
+      const failing = typeof reason === 'string' && reason.split('_').join('').toLowerCase() === 'clienttlserror'
+      const port = typeof r.OriginPort === 'number' ? r.OriginPort : typeof r.OriginPort === 'string' && /^\s*\d+\s*$/.test(r.OriginPort) ? Number(r.OriginPort) : NaN
+      if (!failing || !rules.ports.includes(port)) continue
+      if (hasSni) {
+        count(hostFailures, sni, r, t)
+        if (ip) add(hostIps, sni, ip)
+      } else if (ip) {
+        count(ipFailures, ip, r, t)
+      }
+    } else if (ds === 'gateway_network') {
+      const ip = str(r.DestinationIP)
+      const sni = str(r.SNI)
+      if (ip && sni) add(ipHosts, ip, sni)
+    } else {
+      const host = str(r.HTTPHost)
+      const byName = r.PolicyName === rules.policy.name
+      const byId = typeof r.PolicyID === 'string' && r.PolicyID.toLowerCase() === rules.policy.id.toLowerCase()
+      if (host && typeof r.Action === 'string' && r.Action.toLowerCase() === 'bypass' && (byName || byId)) count(bypassedHosts, host, r, t)
+    }
+  }
+  const stats = (m: Map<string, A>): Map<string, Stats> => new Map([...m].map(([k, a]) => [k, { sessions: a.sessions, devices: a.devices.size, users: a.users.size, firstSeen: a.firstSeen, lastSeen: a.lastSeen }]))
+  return {
+    window: rules.window, hostFailures: stats(hostFailures), ipFailures: stats(ipFailures), hostIps, ipHosts, bypassedHosts: stats(bypassedHosts),
+    stats: { source: 'logpush', records, inWindow, malformedLines: malformed, filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] }
+  }
+}
+
+/** Observations as plain sorted data, for deep equality. */
+function plain(o: Observations): unknown {
+  const m = (x: Map<string, unknown>): unknown => [...x].map(([k, v]) => [k, v instanceof Set ? [...v].sort() : v]).sort((a, b) => String(a[0]) < String(b[0]) ? -1 : 1)
+  return {
+    hostFailures: m(o.hostFailures), ipFailures: m(o.ipFailures), hostIps: m(o.hostIps), ipHosts: m(o.ipHosts), bypassedHosts: m(o.bypassedHosts),
+    records: o.stats.records, inWindow: o.stats.inWindow, malformedLines: o.stats.malformedLines
+  }
+}
+
+/** Feeds lines through LineScanner in the given chunk sizes. */
+function scan(text: Buffer, sizes: () => number): Observations {
+  const agg = new Aggregator(RULES)
+  const s = new LineScanner(agg)
+  for (let i = 0; i < text.length;) {
+    const n = Math.max(1, sizes())
+    s.push(text.subarray(i, i + n))
+    i += n
+  }
+  s.end()
+  return agg.toObservations({ filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] })
+}
+
+/** A deterministic PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Lines of all three datasets, mostly ordinary, with every hostile case we could think of. */
+function dataset(seed: number, n: number): string[] {
+  const rnd = prng(seed)
+  const int = (k: number): number => Math.floor(rnd() * k)
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T
+  const ms = (): number => NOW - int(2 * 86_400_000) + 3_600_000 // some outside the window, some in the future
+  const times = [
+    (t: number): unknown => t * 1_000_000 + int(1_000_000), (t: number): unknown => String(t * 1_000_000 + int(1_000_000)),
+    (t: number): unknown => t, (t: number): unknown => Math.floor(t / 1000), (t: number): unknown => String(Math.floor(t / 1000)),
+    (t: number): unknown => new Date(t).toISOString(), (t: number): unknown => new Date(t).toISOString().replace('Z', '123456Z'),
+    (t: number): unknown => new Date(t).toISOString().replace(/\.\d+Z/, '+02:00'), (t: number): unknown => t * 1_000_000 + 999_999,
+    (t: number): unknown => t * 1_000_000 + 1, (t: number): unknown => (Math.floor(t / 1000) * 1000) * 1_000_000
+  ]
+  const badTimes: unknown[] = ['', 'yesterday', null, true, -5, '2026-13-01T00:00:00Z', { t: 1 }, '0017', 0, '1.5e9', 1e21]
+  const snis = ['api.pinned.example', 'API.Pinned.Example', ' api.pinned.example ', 'telemetry.vendor.example', 'evil"quote.example', 'a\\b.example',
+    'x","SNI":"injected.example', '"SNI":"inner', 'uni\u00e9.example', 'uni\u2028sep.example', '\u0000ctl', '\t', '   ', '', 'www.google.com', 'k\u212a.example',
+    '{"SNI":"x"}', 'evil.example<script>', '*@team', 'ümlaut.example', 'emoji😀.example']
+  const ips = ['203.0.113.10', '198.51.100.7', '2001:db8::1', '2001:DB8::1', ' 192.0.2.1', '192.0.2.9', '::ffff:192.0.2.1', 'not-an-ip']
+  const reasons = ['CLIENT_TLS_ERROR', 'client_tls_error', 'clientTlsError', 'ClientTLSError', 'CLIENT__TLS_ERROR_', 'CLIENT_CLOSED', 'ORIGIN_CLOSED', 'CLIENT_TLS_ERRORS',
+    'CLIENT_TLS', '', 'ORIGIN_TLS_ERROR']
+  const devices = ['d1', 'd2', 'd3', 'd4', '', 'D1']
+  const lines: string[] = []
+  for (let i = 0; i < n; i++) {
+    const kind = int(100)
+    const t = ms()
+    if (kind < 70) {
+      const r: Record<string, unknown> = {
+        AccountID: 'acc', BytesSent: int(1e6), ConnectionCloseReason: rnd() < 0.3 ? pick(reasons) : 'CLIENT_CLOSED', DeviceID: pick(devices),
+        Email: pick(['u1@corp.example', 'u2@corp.example', '']), OriginIP: pick(ips), OriginPort: pick([443, 443, 443, '443', ' 8443', 80, '443x']),
+        SNI: rnd() < 0.7 ? pick(snis.slice(0, 4)) : pick(snis), SessionEndTime: pick(times)(t + 5000), SessionID: 'sid' + i, SessionStartTime: pick(times)(t),
+        UserID: pick(['', 'user-a', 'user-b'])
+      }
+      const m = int(40)
+      if (m === 0) delete r.SNI
+      if (m === 1) r.SNI = null
+      if (m === 2) r.SNI = 42
+      if (m === 3) delete r.SessionStartTime
+      if (m === 4) r.SessionStartTime = ''
+      if (m === 5) r.SessionStartTime = pick(badTimes)
+      if (m === 6) r.OriginIP = null
+      if (m === 7) r.OriginIP = 7
+      if (m === 8) delete r.OriginIP
+      if (m === 9) r.ConnectionCloseReason = null
+      if (m === 10) r.ConnectionCloseReason = 3
+      if (m === 11) delete r.ConnectionCloseReason
+      if (m === 12) r.Nested = { SNI: 'nested.example', OriginIP: '9.9.9.9' }
+      if (m === 13) r.Note = 'text with "SNI":"fake.example" and ,"OriginIP":"6.6.6.6"'
+      if (m === 14) r.Tags = ['a', 'b']
+      if (m === 15) r.SessionStartTime = null
+      let line = JSON.stringify(r)
+      const w = int(30)
+      if (w === 0) line = JSON.stringify(r, null, 1).replace(/\n/g, ' ') // spaces after colons
+      if (w === 1) line = '  ' + line + ' \r'
+      if (w === 2) line = line.replace('"SNI":', '"\\u0053NI":')
+      if (w === 3) line = line.replace('"SNI":', '"SNI" :')
+      if (w === 4) line = line.replace(/,"UserID":[^,}]*/, '') + ''
+      if (w === 5) line = line.slice(0, Math.max(1, int(line.length))) // cut
+      if (w === 6) line = JSON.stringify(r, null, 2) // pretty-printed over several lines
+      if (w === 7) line = line.replace(/"SessionStartTime":(\d+)/, '"SessionStartTime":0$1')
+      if (w === 8) line = line.replace(/"SessionStartTime":(\d+)/, '"SessionStartTime":$1.5')
+      if (w === 9) line = line.replace(/"SessionStartTime":(\d+)/, '"SessionStartTime":$1e0')
+      lines.push(...line.split('\n'))
+    } else if (kind < 80) {
+      const r: Record<string, unknown> = { Action: pick(['allow', 'block', 'bypass', 'BYPASS', 'Bypass ', 'unknown']), Datetime: pick(times)(t), DeviceID: pick(devices),
+        HTTPHost: pick(['cdn.pinned.example', 'CDN.pinned.example', 'github.com', '', 'evil"x.example']), PolicyID: pick(['ab-12', 'AB-12', 'other', '']),
+        PolicyName: pick(['gateway-tls-bypass', 'Gateway-TLS-Bypass', 'other', '']), UserID: pick(['', 'user-a']), Email: 'u3@corp.example' }
+      if (int(10) === 0) r.Datetime = pick(badTimes)
+      if (int(20) === 0) r.Action = null
+      lines.push(JSON.stringify(r))
+    } else if (kind < 90) {
+      const r: Record<string, unknown> = { Action: 'allow', Datetime: pick(times)(t), DestinationIP: pick(ips), SNI: pick(snis), SessionID: 's' + i }
+      if (int(10) === 0) r.HTTPHost = 'h.example'
+      if (int(10) === 0) r.SNI = null
+      lines.push(JSON.stringify(r))
+    } else {
+      lines.push(pick(['', '   ', 'garbage', '[1,2,3]', 'null', '42', '"str"', '{}', '{"foo":1}', '{"SNI":"x.example"}', '{"DestinationIP":"1.2.3.4"}',
+        '\ufeff{"OriginIP":"1.1.1.1","SessionStartTime":1}', '{"OriginIP":"1.1.1.1","SessionStartTime":' + t + '}', '{"OriginIP":"1.1.1.1",}',
+        '{"OriginIP":"1.1.1.1","SessionStartTime":' + t + ',"SNI":"dup.example","SNI":"dup2.example"}'.replace(/,"SNI":"dup2.example"/, ''),
+        '{"HTTPHost":"x","Action":"bypass","PolicyName":"gateway-tls-bypass","Datetime":' + t + '}']))
+    }
+  }
+  // Long lines: one just under the limit, one over it (must be skipped, never buffered whole).
+  const pad = (len: number): string => JSON.stringify({ ConnectionCloseReason: 'CLIENT_CLOSED', OriginIP: '192.0.2.77', SNI: 'long.example', SessionStartTime: NOW - 1000, Pad: '' }).replace('"Pad":""', `"Pad":"${'x'.repeat(len)}"`)
+  lines.splice(int(lines.length), 0, pad(MAX_LINE - 200))
+  lines.splice(int(lines.length), 0, pad(MAX_LINE + 10))
+  return lines
+}
+
+describe('logpush fast path vs JSON.parse reference', () => {
+  let dir: string
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'logpush-diff-')) })
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('agrees line by line, whatever the chunk boundaries', () => {
+    for (const seed of [1, 2, 3]) {
+      const lines = dataset(seed, 1500)
+      const text = Buffer.from(lines.join('\n'))
+      const want = plain(reference(lines))
+      const rnd = prng(seed * 7)
+      expect(plain(scan(text, () => 1 + Math.floor(rnd() * 3000)))).toEqual(want)
+      expect(plain(scan(text, () => 1 << 20))).toEqual(want)
+      expect(plain(scan(text, () => 1 + Math.floor(rnd() * 7)))).toEqual(want)
+    }
+  })
+
+  it('mostly takes the fast path on ordinary lines', () => {
+    const line = JSON.stringify({ ConnectionCloseReason: 'CLIENT_CLOSED', OriginIP: '192.0.2.1', OriginPort: 443, SNI: 'a.example', SessionStartTime: (NOW - 1000) * 1e6 })
+    const agg = new Aggregator(RULES)
+    const s = new LineScanner(agg)
+    s.push(Buffer.from(Array.from({ length: 1000 }, () => line).join('\n') + '\n'))
+    s.end()
+    expect(s.slowLines).toBe(0)
+    expect(agg.records.zero_trust_network_sessions).toBe(1000)
+  })
+
+  it('agrees through readLogpush: several gzip files, concurrency, a truncated file', async () => {
+    const all: string[] = []
+    for (let f = 0; f < 4; f++) {
+      const lines = dataset(100 + f, 800)
+      const sub = join(dir, 'zero_trust_network_sessions', `2026101${f}`)
+      await mkdir(sub, { recursive: true })
+      let gz = gzipSync(lines.join('\n') + '\n')
+      if (f === 3) gz = gz.subarray(0, Math.floor(gz.length / 2))
+      await writeFile(join(sub, `f${f}.log.gz`), gz)
+    }
+    await writeFile(join(dir, 'ownership-challenge.txt'), 'jwt')
+    // The reference reads every file with a plain synchronous gunzip that tolerates truncation.
+    for (const d of await readdir(join(dir, 'zero_trust_network_sessions'))) {
+      for (const f of await readdir(join(dir, 'zero_trust_network_sessions', d))) {
+        const raw = gunzipSync(await readFile(join(dir, 'zero_trust_network_sessions', d, f)), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8')
+        const lines = raw.split('\n')
+        if (lines[lines.length - 1] === '') lines.pop()
+        all.push(...lines)
+      }
+    }
+    const want = plain(reference(all))
+    for (const concurrency of [1, 2, 4]) {
+      const got = await readLogpush({ dir, ...RULES, concurrency })
+      expect(plain(got)).toEqual(want)
+      expect(got.stats).toMatchObject({ filesRead: 4, filesSkipped: 1, filesCorrupt: 1 })
+    }
+  })
+
+  it('agrees on arbitrary records (property)', () => {
+    const value = fc.oneof(fc.string(), fc.constantFrom('CLIENT_TLS_ERROR', 'clientTlsError', 'bypass', '443', '192.0.2.1', ''), fc.integer(), fc.constant(null), fc.boolean(),
+      fc.constant(NOW * 1e6), fc.constant(new Date(NOW - 5000).toISOString()))
+    const key = fc.constantFrom('ConnectionCloseReason', 'SessionStartTime', 'SessionEndTime', 'OriginIP', 'OriginPort', 'SNI', 'HTTPHost', 'Action', 'DestinationIP', 'Datetime',
+      'PolicyName', 'PolicyID', 'DeviceID', 'UserID', 'Email', 'Other')
+    const record = fc.dictionary(key, value, { maxKeys: 12 })
+    fc.assert(fc.property(fc.array(record, { maxLength: 30 }), fc.integer({ min: 1, max: 400 }), (recs, chunk) => {
+      const lines = recs.map((r) => JSON.stringify(r))
+      expect(plain(scan(Buffer.from(lines.join('\n')), () => chunk))).toEqual(plain(reference(lines)))
+    }), { numRuns: 300, seed: 42 })
+  })
+})
