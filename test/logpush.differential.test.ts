@@ -208,6 +208,14 @@ function dataset(seed: number, n: number): string[] {
         '{"HTTPHost":"x","Action":"bypass","PolicyName":"gateway-tls-bypass","Datetime":' + t + '}']))
     }
   }
+  // Nanosecond times a hair from the window edges: JSON.parse rounds them to a double first,
+  // so the fast path must round exactly the same way (here, across the edge).
+  for (const edge of [WINDOW.from, WINDOW.to + 1]) {
+    for (const ns of [BigInt(edge) * 1_000_000n - 1n, BigInt(edge) * 1_000_000n - 100n, BigInt(edge) * 1_000_000n + 1n, BigInt(edge - 1) * 1_000_000n + 999_000n]) {
+      lines.push(`{"ConnectionCloseReason":"CLIENT_CLOSED","OriginIP":"192.0.2.${lines.length % 250}","SNI":"edge${ns % 7n}.example","SessionStartTime":${ns}}`)
+      lines.push(`{"ConnectionCloseReason":"CLIENT_CLOSED","OriginIP":"192.0.2.${lines.length % 250}","SNI":"edge-s${ns % 7n}.example","SessionStartTime":"${ns}"}`)
+    }
+  }
   // Long lines: one just under the limit, one over it (must be skipped, never buffered whole).
   const pad = (len: number): string => JSON.stringify({ ConnectionCloseReason: 'CLIENT_CLOSED', OriginIP: '192.0.2.77', SNI: 'long.example', SessionStartTime: NOW - 1000, Pad: '' }).replace('"Pad":""', `"Pad":"${'x'.repeat(len)}"`)
   lines.splice(int(lines.length), 0, pad(MAX_LINE - 200))
