@@ -13,7 +13,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildCollectPlan } from '../action/src/core/plan.js'
+import { carriedFromBody } from '../action/src/commands/collect.js'
+import { buildCollectPlan, type CollectInput } from '../action/src/core/plan.js'
 import {
   PR_BODY_LIMIT,
   SUMMARY_LIMIT,
@@ -186,7 +187,7 @@ const ctxArb: fc.Arbitrary<PrContext> = fc.record({
   source: fc.constantFrom('logpush', 'log-explorer')
 })
 
-const planArb: fc.Arbitrary<CollectPlan> = fc
+const inputArb: fc.Arbitrary<CollectInput> = fc
   .record({
     observations: obsArb,
     current: fc.record({ ips: fc.subarray(['1.2.3.4', '10.0.0.0/8', '2001:db8::1']), hosts: fc.subarray(['api.example.com', 'mail.google.com', 'x.example.net']) }),
@@ -194,7 +195,9 @@ const planArb: fc.Arbitrary<CollectPlan> = fc
     options: optionsArb,
     imports: fc.array(fc.record({ kind: fc.constantFrom<EntryKind>('host', 'ip'), value: fc.oneof(validHost, validIp, hostileKey) }), { maxLength: 2 })
   })
-  .map((r) => buildCollectPlan({ ...r, expiredRules: [] }))
+  .map((r) => ({ ...r, expiredRules: [] }))
+
+const planArb: fc.Arbitrary<CollectPlan> = inputArb.map((input) => buildCollectPlan(input))
 
 // ---------------------------------------------------------------------------------------
 // A GFM-faithful scanner
@@ -393,6 +396,20 @@ describe('PR body, summary, commit message and text under hostile input (fast-ch
         expect(title.length).toBeLessThanOrEqual(72)
       }),
       params(4, 60)
+    )
+  })
+
+  it('7f. re-run: the state read back from the body (carriedFromBody) proposes the same additions again', () => {
+    fc.assert(
+      fc.property(inputArb, ctxArb, (input, ctx) => {
+        const plan = buildCollectPlan(input)
+        const carried = carriedFromBody(renderPrBody(plan, ctx))
+        expect(carried).toEqual(plan.additions)
+        const again = buildCollectPlan({ ...input, carried: { additions: carried } })
+        expect(again.additions).toEqual(plan.additions)
+        expect(again.next).toEqual(plan.next)
+      }),
+      params(7, 40)
     )
   })
 
