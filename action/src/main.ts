@@ -10,10 +10,26 @@ import { INPUTS, parseInputs } from './inputs.js'
 import { runCommand } from './run.js'
 import { fileEdges, type GitHubContext, type Runtime } from './runtime.js'
 
-/** Replaces every occurrence of each secret (≥ 4 characters) with `***`. */
+/**
+ * Replaces every occurrence of each secret (≥ 4 characters, as given and trimmed) with
+ * `***`, and also its prefixes and suffixes of 8 characters or more: error messages quote
+ * fragments (JSON.parse quotes the first ten characters of a body; logs cut long values),
+ * and the runner only masks the exact value.
+ */
 export function redactor(secrets: (string | undefined)[]): (s: string) => string {
-  const values = secrets.filter((s): s is string => !!s && s.length >= 4).sort((a, b) => b.length - a.length)
-  return (s) => values.reduce((acc, v) => acc.split(v).join('***'), s)
+  const values = new Set<string>()
+  for (const raw of secrets) {
+    const s = raw?.trim()
+    if (!raw || !s || s.length < 4) continue
+    values.add(raw)
+    values.add(s)
+    for (let n = s.length - 1; n >= 8; n--) {
+      values.add(s.slice(0, n))
+      values.add(s.slice(s.length - n))
+    }
+  }
+  const sorted = [...values].sort((a, b) => b.length - a.length)
+  return (text) => sorted.reduce((acc, v) => (acc.includes(v) ? acc.split(v).join('***') : acc), text)
 }
 
 /** Reads the repository and run from the variables the runner sets. */

@@ -42,10 +42,20 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
     proposals = {
       findOpen: async () => {
-        const p = await findOpenProposal(octokit, where)
-        return p ? { number: p.number, url: p.url, body: p.body } : null
+        try {
+          const p = await findOpenProposal(octokit, where)
+          return p ? { number: p.number, url: p.url, body: p.body } : null
+        } catch (e) {
+          throw githubStepError(`Reading the open proposal pull request (branch ${where.branch})`, e, 'nothing was changed')
+        }
       },
-      upsert: (p) => upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
+      upsert: async (p) => {
+        try {
+          return await upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
+        } catch (e) {
+          throw githubStepError(`Committing to ${where.branch} and opening or updating its pull request`, e, 'whatever was pushed is kept and the next run completes it')
+        }
+      }
     }
   }
   // Drift import needs Account › Zero Trust › Read on the collect token; without it this is skipped.
@@ -68,4 +78,12 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
 
 function resolvePath(cwd: string, p: string): string {
   return p.startsWith('/') ? p : `${cwd.replace(/\/$/, '')}/${p}`
+}
+
+/** An Octokit failure as one sentence: the step, the HTTP status, GitHub's message, what happens next. */
+function githubStepError(step: string, e: unknown, next: string): Error {
+  const err = e as { status?: number; message?: string }
+  const status = typeof err.status === 'number' ? `GitHub API HTTP ${err.status}` : 'GitHub API request failed'
+  const message = (err.message ?? String(e)).split('\n')[0]!.slice(0, 300)
+  return new Error(`${step} failed: ${status} (${message}); ${next}.`, { cause: e })
 }

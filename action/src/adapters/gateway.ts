@@ -124,7 +124,8 @@ function retryAfterMs(err: unknown): number {
 
 function describe(err: unknown, permission: string): string {
   if (err instanceof GatewayApiError) return err.message
-  if (err instanceof SyntaxError) return `Cloudflare returned malformed JSON (${err.message})`
+  // Never quote the SyntaxError: its message repeats the start of the body.
+  if (err instanceof SyntaxError) return 'Cloudflare returned malformed JSON (the response body was not valid JSON)'
   return describeCloudflareError(err, permission)
 }
 

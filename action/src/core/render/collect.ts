@@ -57,16 +57,24 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`
 }
 
-/** `YYYY-MM-DD HH:MM` UTC, or `—` for unknown (0) times. */
+/** Largest time a Date can hold; carried stats come from an editable PR body and may exceed it. */
+const MAX_DATE_MS = 8.64e15
+
+/** A canonical list value as is; anything else (never expected here) through `plain`. */
+function verbatim(value: string): string {
+  return /^[a-z0-9._:/-]+$/.test(value) ? value : plain(value)
+}
+
+/** `YYYY-MM-DD HH:MM` UTC, or `—` for unknown (0) or impossible times. */
 function utc(ms: number): string {
-  if (!(ms > 0) || !Number.isFinite(ms)) return '—'
+  if (!(ms > 0) || !(ms <= MAX_DATE_MS)) return '—'
   const iso = new Date(ms).toISOString()
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`
 }
 
 /** Compact ISO form for one-line commit evidence: `2026-11-15T10:00Z`, or `-`. */
 function isoMinute(ms: number): string {
-  if (!(ms > 0) || !Number.isFinite(ms)) return '-'
+  if (!(ms > 0) || !(ms <= MAX_DATE_MS)) return '-'
   return `${new Date(ms).toISOString().slice(0, 16)}Z`
 }
 
@@ -432,8 +440,10 @@ export function renderCommitMessage(plan: CollectPlan): string {
       `min-sessions=${o.minSessions} min-devices=${o.minDevices} max-new-entries=${capText(o.maxNewEntries)}.`
   ]
   if (plan.additions.length || plan.removals.length) lines.push('')
-  for (const c of plan.additions) lines.push(`+ ${c.kind} ${plain(c.value)}  ${evidenceLine(c)}`)
-  for (const r of plan.removals) lines.push(`- ${r.kind} ${plain(r.value)}  ${ruleText(r.rule, r.via, plain)}`)
+  // Values are canonical (letters, digits, '.', '-', '_', ':', '/'), so they are written
+  // verbatim: `git log --grep www.example.com` must find the commit. Reasons are free text.
+  for (const c of plan.additions) lines.push(`+ ${c.kind} ${verbatim(c.value)}  ${evidenceLine(c)}`)
+  for (const r of plan.removals) lines.push(`- ${r.kind} ${verbatim(r.value)}  ${ruleText(r.rule, r.via, plain)}`)
   const notes: string[] = []
   if (plan.heldBack.length) notes.push(`Held back by max-new-entries: ${plan.heldBack.length}.`)
   if (plan.suppressed.length) notes.push(`Suppressed by exclusions: ${plan.suppressed.length}.`)

@@ -382,6 +382,16 @@ async function runSql(ctx: Ctx, sql: string, dataset: Dataset): Promise<unknown[
       }
       return page.getPaginatedItems()
     } catch (err) {
+      // The SDK throws JSON.parse's SyntaxError for a malformed body; its message quotes the
+      // start of the body (which an upstream could fill with anything, a credential too), so
+      // it is never shown. A garbled answer looks transient: it gets the one deliberate retry.
+      if (err instanceof SyntaxError) {
+        if (attempt === 1) {
+          ctx.log(`Log Explorer: query on ${dataset} returned malformed JSON; retrying once`)
+          continue
+        }
+        throw new Error(`Log Explorer query on ${dataset} failed (also after one retry): Cloudflare returned malformed JSON`)
+      }
       if (!(err instanceof APIError)) throw err
       const unavailable = datasetUnavailable(err)
       if (unavailable) throw new DatasetUnavailableError(dataset, describeCloudflareError(err, LOGS_READ))
