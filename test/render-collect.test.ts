@@ -230,7 +230,7 @@ describe('renderPrBody size limit', () => {
     const plan = mkPlan({ additions: [PINNED], warnings: Array.from({ length: 1000 }, (_, i) => `${i} ${'w'.repeat(10_000)}`) })
     const body = renderPrBody(plan, CTX)
     expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
-    expect(body).toContain('970 more warnings in the run log')
+    expect(Number(/(\d+) more warnings in the run log/.exec(body)?.[1])).toBeGreaterThanOrEqual(970)
     expect((extractState(body) as CollectState).additions).toEqual([PINNED])
   })
 })
@@ -336,5 +336,24 @@ describe('end to end: planner output renders', () => {
     expect(renderPrBody(plan, CTX)).toContain('an IP literal in SNI is not a hostname')
     expect(renderSummary(plan)).toContain('<summary>Suppressed by exclusions (1)</summary>')
     expect(renderText(plan)).toContain('api.pinnedbank.example')
+  })
+})
+
+describe('warnings never crowd out the hidden state', () => {
+  it('keeps every proposal in the state even with 30 long, escape-heavy warnings', () => {
+    const additions = Array.from({ length: 200 }, (_, i) => cand('host', `app${String(i).padStart(3, '0')}.pinned.example`))
+    const warnings = Array.from({ length: 30 }, () => '|*_[]()#.-!'.repeat(1000))
+    const body = renderPrBody(mkPlan({ additions, warnings }), CTX)
+    expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
+    const state = extractState(body) as { additions: Candidate[]; omitted?: number }
+    expect(state.additions.map((c) => c.value)).toEqual(additions.map((c) => c.value))
+    expect(state.omitted ?? 0).toBe(0)
+    expect(body).toMatch(/more warnings? in the run log/)
+  })
+
+  it('escapes $ so GitHub does not render math from a reason or warning', () => {
+    const body = renderPrBody(mkPlan({ additions: [PINNED], warnings: ['costs $5 and $x^2$ more'] }), CTX)
+    expect(body).not.toMatch(/(^|[^\\])\$x\^2/)
+    expect(body).toContain('\\$x')
   })
 })

@@ -253,9 +253,21 @@ function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }):
   ].filter((t) => t.total > 0)
 }
 
+/** Characters of escaped warnings a PR body or summary shows at most. */
+const WARNINGS_BUDGET = 8_000
+
 function warningsMd(plan: CollectPlan): string {
   if (!plan.warnings.length) return ''
-  const shown = plan.warnings.slice(0, WARNINGS_SHOWN).map((w) => `> - ${escapeMarkdown(clip(w, WARNING_MAX))}`)
+  // Bounded as a whole, not only per line: escaping can grow text several times, and the
+  // warnings must never push the hidden state (the proposals carried to the next run) out.
+  const shown: string[] = []
+  let budget = WARNINGS_BUDGET
+  for (const w of plan.warnings.slice(0, WARNINGS_SHOWN)) {
+    const line = `> - ${escapeMarkdown(clip(w, WARNING_MAX))}`
+    if (line.length > budget) break
+    budget -= line.length
+    shown.push(line)
+  }
   const more = plan.warnings.length - shown.length
   if (more > 0) shown.push(`> - _${plural(more, 'more warning')} in the run log_`)
   return ['> [!WARNING]', ...shown].join('\n')

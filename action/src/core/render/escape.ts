@@ -66,7 +66,8 @@ function defuseLinkers(s: string): string {
 export function escapeMarkdown(s: string): string {
   // Defuse first (on the visible text), then escape: the zero-width spaces are inert.
   return defuseLinkers(visible(s))
-    .replace(/[\\`*_{}[\]()#+\-.!|~=:]/g, (c) => `\\${c}`)
+    // `$` too: GitHub renders $…$ as math.
+    .replace(/[\\`*_{}[\]()#+\-.!|~=:$]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
