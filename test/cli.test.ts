@@ -135,10 +135,10 @@ describe('--help and argument errors', () => {
     expect(r.err).toContain('--help')
   })
 
-  it('an unknown command fails with the accepted commands', async () => {
+  it('an unknown command is a usage error (exit 2) naming the accepted commands', async () => {
     const r = await run(['colect'])
-    expect(r.code).not.toBe(0)
-    expect(r.err).toContain('command: must be collect, sync or check')
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('unknown command "colect": use collect, sync or check')
   })
 
   it('two commands: exit 2', async () => {

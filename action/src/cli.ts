@@ -57,6 +57,10 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv, io: { out: (s:
     io.err(`one command expected, got: ${parsed.positionals.join(' ')}`)
     return 2
   }
+  if (!['collect', 'sync', 'check'].includes(parsed.positionals[0]!)) {
+    io.err(`unknown command "${parsed.positionals[0]!.slice(0, 40)}": use collect, sync or check (--help lists the options)`)
+    return 2
+  }
   const raw: Record<string, string | undefined> = { command: parsed.positionals[0] }
   for (const s of INPUTS) {
     if (s.name === 'command') continue
