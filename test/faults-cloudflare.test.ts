@@ -183,6 +183,8 @@ describe('sync under Cloudflare faults', () => {
     expect(managedLists().filter((l) => l.type === 'IP')).toHaveLength(3)
     expect(managedLists().filter((l) => l.type === 'DOMAIN')).toHaveLength(2)
     expect(o.text).toMatch(/Applied with \d+ write calls\./)
+    // The retries that absorbed the faults are visible in the log, not silent.
+    expect(o.text).toMatch(/re-reading the state before retrying \(attempt 2 of \d+\)/)
     const quiet = await sync(next, cap)
     expect(quiet.writes).toBe(0)
   })
@@ -247,6 +249,8 @@ describe('sync under Cloudflare faults', () => {
     setTimeout(() => cf.lists.delete(ipList.id), 100)
     const o = await run('sync', MORE)
     expect(o.error?.message).toMatch(/Updating list "gateway-tls-bypass IP 1" failed: Cloudflare API error: HTTP 404/)
+    expect(o.error?.message).toContain('no longer exists in Cloudflare')
+    expect(o.error?.message).toContain('The next sync run recreates it')
     expect(JSON.stringify([...cf.rules.values()][0])).toBe(policyBefore)
     await expectNextRunsConverge(MORE)
   })

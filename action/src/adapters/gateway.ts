@@ -138,7 +138,8 @@ class Api {
     private readonly client: Cloudflare,
     private readonly accountId: string,
     private readonly limiter: RateLimiter,
-    private readonly sleep: (ms: number) => Promise<void>
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly log: (m: string) => void = () => undefined
   ) {}
 
   private async send(method: Method, path: string, o: CallOptions): Promise<Envelope> {
@@ -192,12 +193,20 @@ class Api {
       } catch (err) {
         const kind = classify(err)
         if (kind === 'definitive' || attempt >= WRITE_ATTEMPTS) {
-          throw new GatewayApiError(`${what} failed${attempt > 1 ? ` after ${attempt} attempts` : ''}: ${describe(err, WRITE_PERMISSION)}`, { cause: err })
+          // A 404 on a write means the list or rule vanished after it was read.
+          const gone = err instanceof APIError && err.status === 404
+            ? ' (it no longer exists in Cloudflare: deleted outside sync during this run? The next sync run recreates it)'
+            : ''
+          throw new GatewayApiError(`${what} failed${attempt > 1 ? ` after ${attempt} attempts` : ''}: ${describe(err, WRITE_PERMISSION)}${gone}`, { cause: err })
         }
         if (kind === 'rate-limited') {
-          await this.sleep(retryAfterMs(err))
+          const wait = retryAfterMs(err)
+          this.log(`${what}: rate limited; waiting ${Math.ceil(wait / 1000)}s as Retry-After asks`)
+          await this.sleep(wait)
           continue
         }
+        // Say so: a retry that then succeeds should still be visible in the log.
+        this.log(`${what}: ${describe(err, WRITE_PERMISSION)}; re-reading the state before retrying (attempt ${attempt + 1} of ${WRITE_ATTEMPTS})`)
         await this.sleep(Math.min(500 * 2 ** (attempt - 1), 8000))
         const next = await reconcile(err)
         if ('done' in next) return next.done
@@ -450,7 +459,7 @@ export async function applySyncPlan(
 ): Promise<{ writes: number }> {
   assertPlanAllowed(plan)
   if (plan.changes === 0) return { writes: 0 }
-  const api = new Api(client, accountId, limiterFor(client, o.limiter), o.sleep ?? realSleep)
+  const api = new Api(client, accountId, limiterFor(client, o.limiter), o.sleep ?? realSleep, o.log)
   const ctx: ApplyContext = { api, plan, log: o.log ?? (() => undefined) }
 
   const created = new Map<string, string>()
