@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { createGzip } from 'node:zlib'
 import { build } from 'esbuild'
+import { prng } from './make-sample.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const benchDir = join(root, '.bench')
@@ -28,17 +29,6 @@ const FAIL_RATE = 0.02
 const DATA_VERSION = 2
 const NOW = Date.UTC(2026, 9, 15, 12)
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function generate(dir: string, records: number): Promise<void> {
   const rnd = prng(records)

@@ -23,7 +23,7 @@ import { gzipSync } from 'node:zlib'
 type Rec = Record<string, unknown>
 
 /** mulberry32: a tiny seeded PRNG, so the sample is the same on every machine. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

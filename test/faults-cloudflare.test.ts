@@ -12,6 +12,7 @@ import { formatListFile } from '../action/src/core/listfile.js'
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from './emulators/cloudflare.js'
 import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
 import { inputsFor, testRuntime, type CapturedRuntime } from './harness/runtime.js'
+import { failingSessions } from './harness/log-rows.js'
 
 const ACCOUNT = 'abcdef0123456789abcdef0123456789'
 const TOKEN = 'cf-secret-token-5e8d1c0ffee7a11ce'
@@ -339,28 +340,14 @@ describe('check under Cloudflare faults: read-only, always', () => {
 // ---- collect with the Log Explorer source -------------------------------------------
 
 const NOW = Date.now()
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-function failingSessions(sni: string, ip: string, devices: number[]): Record<string, unknown>[] {
-  return devices.flatMap((device) => [0, 1].map((i) => ({
-    SessionStartTime: iso(NOW - (10 + i * 7 + device) * 60_000),
-    SessionEndTime: iso(NOW - (10 + i * 7 + device) * 60_000 + 800),
-    ConnectionCloseReason: 'CLIENT_TLS_ERROR',
-    OriginIP: ip,
-    OriginPort: 443,
-    SNI: sni,
-    DeviceID: `device-uuid-${device}`,
-    DeviceName: `LAPTOP-${device}`,
-    UserID: `user-uuid-${device}`,
-    Email: `person${device}@corp.example`
-  })))
-}
+const failing = (sni: string, ip: string, devices: number[]): Record<string, unknown>[] => failingSessions(sni, ip, devices, NOW)
 
 describe('collect (Log Explorer) under Cloudflare faults', () => {
   let gh: GitHubEmulator
 
   beforeEach(async () => {
     await startCf()
-    await cf.setLogRows('zero_trust_network_sessions', failingSessions('api.pinnedbank.example', '192.0.2.10', [1, 2]))
+    await cf.setLogRows('zero_trust_network_sessions', failing('api.pinnedbank.example', '192.0.2.10', [1, 2]))
     gh = await startGitHubEmulator({
       files: { 'lists/ips.txt': repoFile('lists/ips.txt'), 'lists/hosts.txt': repoFile('lists/hosts.txt'), 'exclusions.yaml': repoFile('exclusions.yaml') }
     })

@@ -12,6 +12,7 @@ import { runCommand, type RunResult } from '../action/src/run.js'
 import { startCloudflareEmulator, type CloudflareEmulator } from './emulators/cloudflare.js'
 import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
 import { inputsFor, testRuntime, type CapturedRuntime } from './harness/runtime.js'
+import { failingSessions } from './harness/log-rows.js'
 
 const ACCOUNT = 'fedcba9876543210fedcba9876543210'
 const CF_TOKEN = 'cf-secret-token-77aa0d15ea5e'
@@ -19,21 +20,7 @@ const BRANCH = 'gateway-tls-bypass/proposals'
 const repoFile = (p: string): string => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8')
 
 const NOW = Date.now()
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-function failing(sni: string, ip: string, devices: number[]): Record<string, unknown>[] {
-  return devices.flatMap((device) => [0, 1].map((i) => ({
-    SessionStartTime: iso(NOW - (10 + i * 7 + device) * 60_000),
-    SessionEndTime: iso(NOW - (10 + i * 7 + device) * 60_000 + 800),
-    ConnectionCloseReason: 'CLIENT_TLS_ERROR',
-    OriginIP: ip,
-    OriginPort: 443,
-    SNI: sni,
-    DeviceID: `device-uuid-${device}`,
-    DeviceName: `LAPTOP-${device}`,
-    UserID: `user-uuid-${device}`,
-    Email: `person${device}@corp.example`
-  })))
-}
+const failing = (sni: string, ip: string, devices: number[]): Record<string, unknown>[] => failingSessions(sni, ip, devices, NOW)
 const FIRST = failing('api.pinnedbank.example', '192.0.2.10', [1, 2])
 const SECOND = failing('telemetry.vendor-app.example', '192.0.2.44', [3, 4])
 
