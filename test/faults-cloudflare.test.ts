@@ -11,7 +11,7 @@ import { runCommand, type RunResult } from '../action/src/run.js'
 import { formatListFile } from '../action/src/core/listfile.js'
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from './emulators/cloudflare.js'
 import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
-import { inputsFor, testRuntime, type CapturedRuntime } from './harness/runtime.js'
+import { inputsFor, runCaptured, testRuntime, type CapturedRuntime } from './harness/runtime.js'
 import { failingSessions } from './harness/log-rows.js'
 
 const ACCOUNT = 'abcdef0123456789abcdef0123456789'
@@ -358,20 +358,14 @@ describe('collect (Log Explorer) under Cloudflare faults', () => {
 
   async function collect(): Promise<Outcome> {
     const rt = await testRuntime({ github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: SHA } })
-    let result: RunResult | undefined
-    let error: Error | undefined
-    try {
-      result = await runCommand(rt, inputsFor({
-        'command': 'collect',
-        'cloudflare-account-id': ACCOUNT,
-        'cloudflare-api-token': cf.token,
-        'cloudflare-api-url': cf.url,
-        'github-token': gh.token
-      }))
-    } catch (e) {
-      error = e as Error
-    }
-    const o = { rt, result, error, writes: 0, text: [rt.all(), error?.message ?? ''].join('\n') }
+    const { result, error, text } = await runCaptured(rt, {
+      'command': 'collect',
+      'cloudflare-account-id': ACCOUNT,
+      'cloudflare-api-token': cf.token,
+      'cloudflare-api-url': cf.url,
+      'github-token': gh.token
+    })
+    const o = { rt, result, error, writes: 0, text }
       expectNoSecret(o, [cf.token, gh.token])
     return o
   }

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it, type TestContext } from 'vitest'
 import { createGitHubClient } from '../action/src/adapters/github.js'
-import { runCommand, type RunResult } from '../action/src/run.js'
+import type { RunResult } from '../action/src/run.js'
 import { startCloudflareEmulator, type CloudflareEmulator } from './emulators/cloudflare.js'
 import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
-import { inputsFor, testRuntime, type CapturedRuntime } from './harness/runtime.js'
+import { runCaptured, testRuntime, type CapturedRuntime } from './harness/runtime.js'
 import { failingSessions } from './harness/log-rows.js'
 
 const ACCOUNT = 'fedcba9876543210fedcba9876543210'
@@ -60,20 +60,13 @@ async function setup(ctx: TestContext) {
     const files: Record<string, string> = {}
     for (const p of ['lists/ips.txt', 'lists/hosts.txt', 'exclusions.yaml']) files[p] = (await gh.readFile(gh.defaultBranch, p))!
     const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch) } })
-    let result: RunResult | undefined
-    let error: Error | undefined
-    try {
-      result = await runCommand(rt, inputsFor({
-        'command': 'collect',
-        'cloudflare-account-id': ACCOUNT,
-        'cloudflare-api-token': cf.token,
-        'cloudflare-api-url': cf.url,
-        'github-token': gh.token
-      }))
-    } catch (e) {
-      error = e as Error
-    }
-    const text = [rt.all(), error?.message ?? ''].join('\n')
+    const { result, error, text } = await runCaptured(rt, {
+      'command': 'collect',
+      'cloudflare-account-id': ACCOUNT,
+      'cloudflare-api-token': cf.token,
+      'cloudflare-api-url': cf.url,
+      'github-token': gh.token
+    })
     for (const secret of [cf.token, gh.token]) expect(text).not.toContain(secret)
     expect(text).not.toMatch(/(bearer|token)\s+[A-Za-z0-9_-]{12,}/i)
     return { rt, result, error, text }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseInputs, type Inputs } from '../../action/src/inputs.js'
+import { runCommand, type RunResult } from '../../action/src/run.js'
 import { fileEdges, type GitHubContext, type Runtime } from '../../action/src/runtime.js'
 
 export interface CapturedRuntime extends Runtime {
@@ -67,4 +68,19 @@ export async function testRuntime(o: { files?: Record<string, string>; now?: num
 /** Inputs as the action would read them: the action.yml defaults plus these. */
 export function inputsFor(raw: Record<string, string>): Inputs {
   return parseInputs(raw)
+}
+
+/**
+ * Runs a command in-process and captures the outcome instead of throwing: the result or
+ * the error, and everything the run said plus the error message as one text (for
+ * "never contains a secret" assertions).
+ */
+export async function runCaptured(rt: CapturedRuntime, raw: Record<string, string>): Promise<{ result?: RunResult; error?: Error; text: string }> {
+  try {
+    const result = await runCommand(rt, inputsFor(raw))
+    return { result, text: rt.all() }
+  } catch (e) {
+    const error = e as Error
+    return { error, text: [rt.all(), error.message].join('\n') }
+  }
 }
