@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { matchHost, matchIp, parseExclusions } from '../action/src/core/exclusions.js'
+import { matchHost, matchIp, parseExclusions, ruleCovering } from '../action/src/core/exclusions.js'
 import type { ExclusionRule } from '../action/src/core/types.js'
 
 const NOW = Date.UTC(2027, 0, 15, 12)
@@ -189,5 +189,29 @@ describe('matchIp', () => {
 
   it('is independent of rule order', () => {
     expect(matchIp([...rules].reverse(), '10.1.2.3')?.line).toBe(3)
+  })
+})
+
+describe('ruleCovering (shared by collect removals and sync validation)', () => {
+  const rules = [
+    rule('142.250.0.0/15', 'ip', 1),
+    rule('2001:db8:1::/48', 'ip', 2),
+    rule('google.com', 'host', 3),
+    rule('accounts.google.com', 'host', 4)
+  ]
+  it.each([
+    ['ip', '142.250.1.1', 1], // inside a rule network
+    ['ip', '142.0.0.0/8', 1], // a listed network that contains an excluded one
+    ['ip', '142.250.0.0/15', 1],
+    ['ip', '2001:db8::/32', 2],
+    ['ip', '2001:db8:1::5', 2],
+    ['host', 'mail.google.com', 3],
+    ['host', 'x.accounts.google.com', 4], // most specific wins
+    ['ip', '142.252.0.0/16', undefined], // beside, not inside or around
+    ['ip', '10.0.0.0/8', undefined],
+    ['host', 'notgoogle.com', undefined],
+    ['ip', 'google.com', undefined] // kinds never cross
+  ] as const)('%s %s → rule on line %s', (kind, value, line) => {
+    expect(ruleCovering(rules, kind, value)?.line).toBe(line)
   })
 })

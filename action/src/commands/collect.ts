@@ -83,8 +83,8 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
   const nextIps = formatListFile(files.ips.header, plan.next.ips, 'ip')
   const nextHosts = formatListFile(files.hosts.header, plan.next.hosts, 'host')
   const changed: { path: string; content: string }[] = []
-  if (nextIps !== ((await rt.readText(files.paths.ips)) ?? '')) changed.push({ path: files.paths.ips, content: nextIps })
-  if (nextHosts !== ((await rt.readText(files.paths.hosts)) ?? '')) changed.push({ path: files.paths.hosts, content: nextHosts })
+  if (nextIps !== (files.texts.ips ?? '')) changed.push({ path: files.paths.ips, content: nextIps })
+  if (nextHosts !== (files.texts.hosts ?? '')) changed.push({ path: files.paths.hosts, content: nextHosts })
 
   if (inputs['dry-run']) {
     if (deps.proposals) rt.print(`\n--- pull request (dry run) ---\n${renderPrTitle(plan)}\n\n${renderPrBody(plan, prContext(rt, inputs))}`)

@@ -5,7 +5,7 @@
  * a bad line is reported as `file:line: why` and nothing is written anywhere.
  */
 import { posix } from 'node:path'
-import { parseExclusions, matchHost, matchIp } from '../core/exclusions.js'
+import { parseExclusions, ruleCovering } from '../core/exclusions.js'
 import { formatProblem, parseListFile, type ParsedList } from '../core/listfile.js'
 import type { EntryKind, ExclusionRule, FileProblem } from '../core/types.js'
 import { canonicalValue } from '../core/values.js'
@@ -15,8 +15,8 @@ export interface LoadedFiles {
   paths: { ips: string; hosts: string; exclusions: string }
   ips: ParsedList
   hosts: ParsedList
-  /** Whether each list file existed (collect may create them; sync must not guess). */
-  exists: { ips: boolean; hosts: boolean }
+  /** The list files as read (null: missing); later steps use these, never a second read. */
+  texts: { ips: string | null; hosts: string | null }
   rules: ExclusionRule[]
   expired: ExclusionRule[]
 }
@@ -66,7 +66,7 @@ export async function loadFiles(rt: Runtime, o: { listsDir: string; exclusionsFi
   for (const r of excl.expired) {
     rt.log.warning(`exclusion ${r.value} expired on ${r.expires}; it no longer applies`, { file: paths.exclusions, line: r.line })
   }
-  return { paths, ips, hosts, exists: { ips: ipsText !== null, hosts: hostsText !== null }, rules: excl.rules, expired: excl.expired }
+  return { paths, ips, hosts, texts: { ips: ipsText, hosts: hostsText }, rules: excl.rules, expired: excl.expired }
 }
 
 /**
@@ -74,18 +74,18 @@ export async function loadFiles(rt: Runtime, o: { listsDir: string; exclusionsFi
  * sync refuses to apply such a file: an exclusion says "keep this inspected", so a list
  * line that contradicts it is a mistake to fix in review, not something to push.
  */
-export async function excludedEntries(rt: Runtime, files: LoadedFiles): Promise<FileProblem[]> {
+export function excludedEntries(files: LoadedFiles): FileProblem[] {
   const out: FileProblem[] = []
   for (const kind of ['ip', 'host'] as const) {
     const path = kind === 'ip' ? files.paths.ips : files.paths.hosts
-    const text = (await rt.readText(path)) ?? ''
+    const text = (kind === 'ip' ? files.texts.ips : files.texts.hosts) ?? ''
     const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
     lines.forEach((raw, i) => {
       const line = raw.trim()
       if (!line || line.startsWith('#')) return
       const c = canonicalValue(kind, line)
       if (!c.ok) return
-      const rule = kind === 'ip' ? matchIp(files.rules, c.value) : matchHost(files.rules, c.value)
+      const rule = ruleCovering(files.rules, kind, c.value)
       if (rule) {
         out.push({ file: path, line: i + 1, message: `${c.value} is excluded by ${rule.value} (${files.paths.exclusions}:${rule.line}): ${rule.reason}` })
       }

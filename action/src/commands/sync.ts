@@ -23,7 +23,7 @@ export interface SyncResult {
 
 export async function sync(rt: Runtime, inputs: Inputs, deps: { client?: Cloudflare; mode: 'sync' | 'check' }): Promise<SyncResult> {
   const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: true })
-  const contradictions = await excludedEntries(rt, files)
+  const contradictions = excludedEntries(files)
   if (contradictions.length) throw new FileProblemsError(contradictions)
   rt.log.info(`Files valid: ${files.ips.entries.length} IPs, ${files.hosts.entries.length} hostnames, ${files.rules.length} active exclusions.`)
 

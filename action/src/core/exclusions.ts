@@ -10,7 +10,7 @@
 import { isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml'
 import type { Document } from 'yaml'
 import { z } from 'zod'
-import type { ExclusionRule, FileProblem } from './types.js'
+import type { EntryKind, ExclusionRule, FileProblem } from './types.js'
 import { canonicalHost, canonicalIp, hostUnderDomain, ipInNetwork } from './values.js'
 
 /** Parsed exclusions: active rules, rules past their `expires` day, and problems. */
@@ -235,4 +235,16 @@ export function matchIp(rules: ExclusionRule[], value: string): ExclusionRule | 
     if (best === undefined || prefixOf(rule.value) > prefixOf(best.value)) best = rule
   }
   return best
+}
+
+/**
+ * The rule that keeps a list value inspected, if any: for a hostname the most specific
+ * domain rule over it; for an IP or network the most specific rule that contains it, or
+ * else a rule inside it — a listed network that merely contains an excluded network would
+ * bypass that one too. collect (proposing removals) and sync (refusing to apply) share it,
+ * so what one proposes to remove the other refuses to push.
+ */
+export function ruleCovering(rules: ExclusionRule[], kind: EntryKind, value: string): ExclusionRule | undefined {
+  if (kind === 'host') return matchHost(rules, value)
+  return matchIp(rules, value) ?? (value.includes('/') ? rules.find((r) => r.kind === 'ip' && ipInNetwork(r.value, value)) : undefined)
 }

@@ -18,7 +18,7 @@
  * 5. The strongest candidates, up to `max-new-entries`, become additions; the rest is held back.
  * 6. Listed entries that now match an exclusion become removals.
  */
-import { matchHost, matchIp } from './exclusions.js'
+import { matchHost, ruleCovering } from './exclusions.js'
 import type {
   Candidate,
   CollectOptions,
@@ -312,7 +312,6 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   const isListed = (kind: EntryKind, value: string): boolean =>
     kind === 'host' ? listedHosts.has(value) : listedIps.has(value) || listedNets.some((n) => ipInNetwork(value, n))
 
-  const ipRules = active.filter((r) => r.kind === 'ip')
   /** Hostnames seen on an IP, or on any observed IP inside a CIDR; sorted. */
   const namesSeenOn = (ipOrCidr: string): string[] => {
     const names = new Set<string>(namesOnIp.get(ipOrCidr) ?? [])
@@ -322,13 +321,9 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     return [...names].sort(compareHosts)
   }
   const exclusionFor = (kind: EntryKind, value: string): { rule: ExclusionRule; via?: string } | undefined => {
-    if (kind === 'host') {
-      const rule = matchHost(active, value)
-      return rule && { rule }
-    }
-    // A listed network that merely contains an excluded network would bypass it too.
-    const rule = matchIp(active, value) ?? (value.includes('/') ? ipRules.find((r) => ipInNetwork(r.value, value)) : undefined)
+    const rule = ruleCovering(active, kind, value)
     if (rule) return { rule }
+    if (kind === 'host') return undefined
     // Bypassing an IP bypasses every hostname served from it, the excluded ones too.
     for (const name of namesSeenOn(value)) {
       const byName = matchHost(active, name)
