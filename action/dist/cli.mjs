@@ -8,7 +8,7 @@ import {
   progressReporter,
   redactor,
   runCommand
-} from "./chunks/chunk-5OJA634Z.mjs";
+} from "./chunks/chunk-BBJJWURW.mjs";
 
 // action/src/cli.ts
 import { parseArgs } from "node:util";

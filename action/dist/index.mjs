@@ -1,7 +1,7 @@
 import { createRequire as __gtbCreateRequire } from 'node:module'; const require = __gtbCreateRequire(import.meta.url);
 import {
   main
-} from "./chunks/chunk-5OJA634Z.mjs";
+} from "./chunks/chunk-BBJJWURW.mjs";
 
 // action/src/index.ts
 void main();

@@ -7,6 +7,7 @@
  * A test checks that `action.yml`, `--help` and the README list exactly these inputs.
  */
 import { z } from 'zod'
+import { visible } from './core/render/escape.js'
 
 export type Command = 'collect' | 'sync' | 'check'
 
@@ -60,10 +61,9 @@ export function parseLookback(raw: string): number | null {
   return ms
 }
 
-/** Shows an input value in an error without letting control characters reach the log. */
+/** Shows an input value in an error, short and with control or invisible characters made visible. */
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.slice(0, 80).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return visible(s.slice(0, 80))
 }
 
 const int = (name: string, min: number, max: number) =>

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import type { Stats } from '../../core/types.js'
+import { epochToMs } from '../logpush/time.js'
 
 const count = z.union([
   z.number().int().nonnegative().refine(Number.isSafeInteger),
@@ -16,10 +17,10 @@ const key = z.string()
 
 /** Epoch ms of a timestamp value, or undefined when it cannot be read unambiguously. */
 export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number') return fromEpoch(value)
+  if (typeof value === 'number') return epochToMs(value) ?? undefined
   if (typeof value !== 'string') return undefined
   const text = value.trim()
-  if (/^\d{1,19}$/.test(text)) return fromEpoch(Number(text))
+  if (/^\d{1,19}$/.test(text)) return epochToMs(Number(text)) ?? undefined
   // RFC 3339 or the SQL `YYYY-MM-DD HH:MM:SS[.fff…][zone]` form; no zone means UTC.
   const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text)
   if (!m) return undefined
@@ -31,14 +32,6 @@ export function parseTimestamp(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined
 }
 
-// Epoch numbers: the unit is guessed by magnitude (seconds, ms, µs, ns), as Logpush emits all of them.
-function fromEpoch(n: number): number | undefined {
-  if (!Number.isFinite(n) || n < 0) return undefined
-  if (n >= 1e17) return Math.floor(n / 1e6)
-  if (n >= 1e14) return Math.floor(n / 1e3)
-  if (n >= 1e11) return Math.floor(n)
-  return Math.floor(n * 1000)
-}
 
 const timestamp = z.unknown().transform((v, ctx) => {
   const ms = parseTimestamp(v)
