@@ -121,7 +121,7 @@ describe('README', () => {
   const table = readme.slice(readme.indexOf('## Inputs'), readme.indexOf('## Threat model'))
 
   it('documents every input in the inputs table, with its default, and no input that does not exist', () => {
-    const rows = [...table.matchAll(/^\| `([a-z-]+)` \|([^|]*)\|/gm)].map((m) => ({ name: m[1]!, dflt: m[2]!.trim() }))
+    const rows = [...table.matchAll(/^\| `([a-z0-9-]+)` \|([^|]*)\|/gm)].map((m) => ({ name: m[1]!, dflt: m[2]!.trim() }))
     expect(rows.map((r) => r.name)).toEqual(INPUTS.map((i) => i.name))
     for (const spec of INPUTS) {
       const row = rows.find((r) => r.name === spec.name)!

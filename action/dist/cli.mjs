@@ -8,7 +8,7 @@ import {
   progressReporter,
   redactor,
   runCommand
-} from "./chunks/chunk-BBJJWURW.mjs";
+} from "./chunks/chunk-GUA4SDYY.mjs";
 
 // action/src/cli.ts
 import { parseArgs } from "node:util";

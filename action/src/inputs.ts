@@ -43,7 +43,13 @@ export const INPUTS: InputSpec[] = [
   { name: 'pr-branch', default: 'gateway-tls-bypass/proposals', description: 'The one branch collect pushes its proposal to.' },
   { name: 'pr-labels', default: 'tls-bypass', description: 'Comma-separated labels for the proposal PR.' },
   { name: 'dry-run', default: 'false', boolean: true, description: 'Compute and print the plan, change nothing (no files, no PR, no Cloudflare writes).' },
-  { name: 'force', default: 'false', boolean: true, description: 'sync: apply even when the plan removes more than 30% of the managed entries, or empties a list file.' }
+  { name: 'force', default: 'false', boolean: true, description: 'sync: apply even when the plan removes more than 30% of the managed entries, adds more than `max-sync-additions`, or empties a list file.' },
+  { name: 'widest-ipv4-prefix', default: '24', description: 'Broadest IPv4 network a list line may be: `24` allows a /24 (256 addresses) and narrower. 8 at the least.' },
+  { name: 'widest-ipv6-prefix', default: '48', description: 'Broadest IPv6 network a list line may be: `48` allows a /48 and narrower. 32 at the least.' },
+  { name: 'max-sync-additions', default: '5000', description: 'sync: refuse (unless `force`) a run that would add more entries than this to Cloudflare. At least 5000, so that a first import goes through.' },
+  { name: 'max-lists', default: '10', description: 'sync: most Gateway lists it will ever manage (IP and hostname lists together); leaves room for the account\'s other lists.' },
+  { name: 'certless-min-destinations', default: '10', description: 'A device whose TLS failed on at least this many distinct destinations, with `certless-min-failed-percent` of its TLS sessions failing, is treated as lacking the Gateway certificate: its failures count toward no candidate.' },
+  { name: 'certless-min-failed-percent', default: '50', description: 'Share of a device\'s TLS sessions (on `ports`) that must fail, with `certless-min-destinations`, for it to count as lacking the Gateway certificate.' }
 ]
 
 const LOOKBACK = /^([1-9][0-9]{0,4})(m|h|d)$/
@@ -118,7 +124,13 @@ export const InputsSchema = z.object({
   'pr-branch': branchName,
   'pr-labels': z.string().transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)),
   'dry-run': bool('dry-run'),
-  'force': bool('force')
+  'force': bool('force'),
+  'widest-ipv4-prefix': int('widest-ipv4-prefix', 8, 32),
+  'widest-ipv6-prefix': int('widest-ipv6-prefix', 32, 128),
+  'max-sync-additions': int('max-sync-additions', 5000, 10_000_000),
+  'max-lists': int('max-lists', 2, 1000),
+  'certless-min-destinations': int('certless-min-destinations', 2, 1_000_000),
+  'certless-min-failed-percent': int('certless-min-failed-percent', 1, 100)
 }).superRefine((v, ctx) => {
   if (v.lookback.ms === null && v.source !== 'logpush' && v.command === 'collect') {
     ctx.addIssue({ code: 'custom', message: 'lookback: all is only allowed with source: logpush (Log Explorer queries need a time window)' })

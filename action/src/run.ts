@@ -9,6 +9,7 @@ import { readRemoteState } from './adapters/gateway.js'
 import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort } from './commands/collect.js'
 import { driftValues, planSync } from './core/sync-plan.js'
 import { sync, type SyncResult } from './commands/sync.js'
+import type { CertlessThresholds } from './core/devices.js'
 import type { Inputs } from './inputs.js'
 import type { Runtime } from './runtime.js'
 import { queryLogExplorer } from './sources/log-explorer/index.js'
@@ -28,10 +29,10 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   let source: ObservationSource
   if (inputs.source === 'logpush') {
     const dir = inputs['logpush-dir']!
-    source = (window) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, onProgress: rt.progress })
+    source = (window, { rules }) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), onProgress: rt.progress })
   } else {
     const accountId = inputs['cloudflare-account-id']!
-    source = (window) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, log: (m) => rt.log.info(m) })
+    source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), log: (m) => rt.log.info(m) })
   }
 
   let proposals: ProposalPort | undefined
@@ -74,6 +75,10 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     }
   }
   return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift }) }
+}
+
+function certlessThresholds(inputs: Inputs): CertlessThresholds {
+  return { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }
 }
 
 function resolvePath(cwd: string, p: string): string {

@@ -9,14 +9,19 @@
 import { buildCollectPlan } from '../core/plan.js'
 import { extractState } from '../core/render/escape.js'
 import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText } from '../core/render/collect.js'
-import type { Candidate, CollectPlan, Observations } from '../core/types.js'
+import type { Candidate, CollectPlan, ExclusionRule, Observations } from '../core/types.js'
 import { formatListFile } from '../core/listfile.js'
 import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
 import { loadFiles } from './files.js'
 
-/** Where observations come from; built by the caller so tests can pass fixtures. */
-export type ObservationSource = (window: { from: number | null; to: number }) => Promise<Observations>
+/**
+ * Where observations come from; built by the caller so tests can pass fixtures. The active
+ * exclusion rules are passed in because the sources need them while reading: the shared-IP
+ * guard must record every IP an excluded hostname was seen on, without keeping every
+ * (IP, hostname) pair of ordinary traffic.
+ */
+export type ObservationSource = (window: { from: number | null; to: number }, context: { rules: ExclusionRule[] }) => Promise<Observations>
 
 /** The GitHub side of collect; absent locally. */
 export interface ProposalPort {
@@ -56,7 +61,7 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
   const to = rt.now()
   const window = { from: inputs.lookback.ms === null ? null : to - inputs.lookback.ms, to }
 
-  const observations = await deps.source(window)
+  const observations = await deps.source(window, { rules: files.rules })
   const open = deps.proposals ? await deps.proposals.findOpen() : null
   const carried = carriedFromBody(open?.body)
   if (open) rt.log.info(`Open proposal #${open.number} carries ${carried.length} proposed entr${carried.length === 1 ? 'y' : 'ies'}.`)

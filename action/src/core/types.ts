@@ -9,6 +9,8 @@
  * clock) live outside `core/` and are passed in.
  */
 
+import type { DeviceTally } from './devices.js'
+
 /** The two kinds of list this project maintains. */
 export type EntryKind = 'ip' | 'host'
 
@@ -54,7 +56,28 @@ export interface Observations {
   ipHosts: Map<string, Set<string>>
   /** Hostnames that the managed Do Not Inspect policy bypassed (`gateway_http`). */
   bypassedHosts: Map<string, Stats>
+  /**
+   * Devices that look like they lack the Gateway certificate (`core/devices.ts`). Their
+   * failing sessions are already left out of `hostFailures`, `ipFailures` and `hostIps`.
+   * Absent when the source did not tally devices.
+   */
+  certless?: CertlessReport
   stats: SourceStats
+}
+
+/** What the sources found about certificate-less devices; anonymous counts only. */
+export interface CertlessReport {
+  /** One tally per certificate-less device, strongest first; never an id. */
+  devices: DeviceTally[]
+  /** Devices tallied in the window (all of them), for "1 of 412 devices". */
+  devicesSeen: number
+  /** Failing sessions of those devices, counted toward no candidate. */
+  sessionsExcluded: number
+  /**
+   * Destinations whose TLS failed only on certificate-less devices (keys as logged, like
+   * `hostFailures`), with the stats of those failures. Not proposed; reported collapsed.
+   */
+  onlyCertless: { hosts: Map<string, Stats>; ips: Map<string, Stats> }
 }
 
 /** How much was read and what could not be used; shown in every rendering. */

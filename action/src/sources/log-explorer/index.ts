@@ -22,7 +22,8 @@ import { APIConnectionError, APIError, APIUserAbortError } from 'cloudflare'
 import type { Uploadable } from 'cloudflare'
 import { isIP } from 'node:net'
 import { describeCloudflareError } from '../../adapters/cloudflare-client.js'
-import type { Dataset, Observations, SourceStats, Stats } from '../../core/types.js'
+import type { CertlessThresholds } from '../../core/devices.js'
+import type { Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
 import { mergeStats, parseCount, parseRow, type ParsedRow } from './rows.js'
 import {
   buildSql,
@@ -51,6 +52,10 @@ export interface LogExplorerOptions {
   ports: number[]
   /** The managed Do Not Inspect policy: `id` is preferred when known, else `name`. */
   policy: { name?: string; id?: string }
+  /** Active exclusion rules (the shared-IP guard compares canonical values against them). */
+  exclusions?: ExclusionRule[]
+  /** Thresholds of the certificate-less device rule; default `DEFAULT_CERTLESS`. */
+  certless?: CertlessThresholds
   /** Client timeout of one SQL call (default 120 000). */
   sqlTimeoutMs?: number
   /** Rows at which a result counts as possibly truncated (default 10 000, Log Explorer's maximum). */

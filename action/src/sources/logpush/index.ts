@@ -12,7 +12,8 @@ import { readdir, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createGunzip } from 'node:zlib'
-import type { Observations } from '../../core/types.js'
+import type { CertlessThresholds } from '../../core/devices.js'
+import type { ExclusionRule, Observations } from '../../core/types.js'
 import { Aggregator } from './aggregate.js'
 import { LineScanner } from './scan.js'
 
@@ -34,6 +35,13 @@ export interface LogpushOptions {
   ports: number[]
   /** The managed Do Not Inspect policy, to recognise its `gateway_http` bypass records. */
   policy: { name?: string; id?: string }
+  /**
+   * Active exclusion rules: the scan records every IP on which a hostname they cover was
+   * seen (the shared-IP guard), whatever else was seen there.
+   */
+  exclusions?: ExclusionRule[]
+  /** Thresholds of the certificate-less device rule; default `DEFAULT_CERTLESS`. */
+  certless?: CertlessThresholds
   onProgress?: (p: LogpushProgress) => void
   /** Files decompressed at once; default `os.availableParallelism()`. */
   concurrency?: number
