@@ -46,3 +46,86 @@ export function isCertless(t: DeviceTally, th: CertlessThresholds): boolean {
   const total = Math.max(t.tlsSessions, t.failedSessions)
   return total > 0 && t.failedSessions * 100 >= th.minFailedPercent * total
 }
+
+/** Strongest first: most destinations, then most failing sessions, then most sessions. */
+export function compareTallies(a: DeviceTally, b: DeviceTally): number {
+  return b.failedDestinations - a.failedDestinations || b.failedSessions - a.failedSessions || b.tlsSessions - a.tlsSessions
+}
+
+/** A tally from anywhere (a source, a hand-built plan): negative, fractional or absent counts become 0. */
+export function cleanTally(t: Partial<DeviceTally> | undefined): DeviceTally {
+  const n = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? Math.floor(x) : 0)
+  return { tlsSessions: n(t?.tlsSessions), failedSessions: n(t?.failedSessions), failedDestinations: n(t?.failedDestinations) }
+}
+
+/**
+ * Thresholds and ports safe to print into a query: integers in their input ranges, else the
+ * defaults. Renderers get plans from anywhere (tests, an edited state), and these numbers are
+ * pasted into SQL and a shell by an admin.
+ */
+export function safeRule(th: CertlessThresholds | undefined, ports: readonly number[] | undefined): { thresholds: CertlessThresholds; ports: number[] } {
+  const int = (x: unknown, min: number, max: number): x is number => Number.isSafeInteger(x) && (x as number) >= min && (x as number) <= max
+  const thresholds = {
+    minDestinations: int(th?.minDestinations, 1, 1_000_000) ? th.minDestinations : DEFAULT_CERTLESS.minDestinations,
+    minFailedPercent: int(th?.minFailedPercent, 1, 100) ? th.minFailedPercent : DEFAULT_CERTLESS.minFailedPercent
+  }
+  const good = [...new Set((ports ?? []).filter((p) => int(p, 1, 65535)))].sort((a, b) => a - b)
+  return { thresholds, ports: good.length ? good : [443] }
+}
+
+// The same tests as the sources: CLIENT_TLS_ERROR in any historical spelling, and a
+// destination that is the SNI, or the origin IP without one.
+const FAILED = "upper(replace(connectionclosereason, '_', '')) = 'CLIENTTLSERROR'"
+const DESTINATION = "CASE WHEN sni <> '' THEN lower(sni) ELSE originip END"
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/**
+ * A Log Explorer query an admin pastes (Log Explorer › Log Search › Custom SQL) to see which
+ * devices the rule matched, with their names and users. It runs in the admin's account, so
+ * the names never pass through this tool or the pull request. Only documented SQL is used
+ * (no joins, subqueries or FILTER); `HAVING` repeats the rule with integer arithmetic.
+ */
+export function findCertlessSql(window: { from: number | null; to: number }, th: CertlessThresholds, ports: readonly number[]): string {
+  const rule = safeRule(th, ports)
+  const to = Number.isFinite(window.to) && window.to > 0 ? window.to : Date.now()
+  const from = window.from !== null && Number.isFinite(window.from) && window.from < to ? window.from : to - 86_400_000
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+  const failedDestinations = `COUNT(DISTINCT CASE WHEN ${FAILED} THEN ${DESTINATION} END)`
+  const failedSessions = `SUM(CASE WHEN ${FAILED} THEN 1 ELSE 0 END)`
+  return [
+    'SELECT deviceid, MAX(devicename) AS device_name, MAX(email) AS email,',
+    `  ${failedDestinations} AS failed_destinations,`,
+    `  ${failedSessions} AS failed_sessions,`,
+    '  COUNT(*) AS tls_sessions',
+    'FROM zero_trust_network_sessions',
+    `WHERE date >= '${day(from)}' AND date <= '${day(to - 1)}'`,
+    `  AND sessionstarttime >= '${rfc3339(from)}' AND sessionstarttime < '${rfc3339(to)}'`,
+    `  AND originport IN (${rule.ports.join(', ')}) AND deviceid <> ''`,
+    'GROUP BY deviceid',
+    `HAVING ${failedDestinations} >= ${rule.thresholds.minDestinations}`,
+    `  AND ${failedSessions} * 100 >= ${rule.thresholds.minFailedPercent} * COUNT(*)`,
+    'ORDER BY failed_destinations DESC',
+    'LIMIT 100'
+  ].join('\n')
+}
+
+/**
+ * The same search over a folder of Logpush files, for admins without Log Explorer: devices
+ * by the number of distinct destinations their TLS failed on (every file, no time filter).
+ * Streams (`jq -R 'fromjson?'` skips lines that are not JSON), so it works on any size.
+ */
+export function findCertlessShell(th: CertlessThresholds, ports: readonly number[]): string {
+  const rule = safeRule(th, ports)
+  const select =
+    `fromjson? | select(.OriginPort as $p | any(${rule.ports.join(', ')}; . == ($p | tonumber? // -1)))` +
+    ' | select(((.ConnectionCloseReason // "") | ascii_upcase | gsub("_"; "")) == "CLIENTTLSERROR")' +
+    ' | [.DeviceID, (if (.SNI // "") != "" then (.SNI | ascii_downcase) else .OriginIP end)] | @tsv'
+  return [
+    "find LOGPUSH_DIR -name '*.log.gz' -exec gzip -dc {} + 2>/dev/null |",
+    `  jq -Rr '${select}' |`,
+    `  sort -u | cut -f1 | sort | uniq -c | sort -rn | awk '$1 >= ${rule.thresholds.minDestinations}'`
+  ].join('\n')
+}

@@ -17,10 +17,15 @@
  *    imports and carried proposals skip them (a reviewer already decides on those).
  * 5. The strongest candidates, up to `max-new-entries`, become additions; the rest is held back.
  * 6. Listed entries that now match an exclusion become removals.
+ * 7. Certificate-less devices (`core/devices.ts`) are reported by counts only. The sources
+ *    already left their failing sessions out of every candidate; what failed only on them
+ *    (`onlyCertless`) is canonicalised like the rest but can never become a candidate.
  */
+import { cleanTally, compareTallies, safeRule, type CertlessThresholds } from './devices.js'
 import { matchHost, ruleCovering } from './exclusions.js'
 import type {
   Candidate,
+  CertlessPlan,
   CollectOptions,
   CollectPlan,
   EntryKind,
@@ -48,6 +53,8 @@ export interface CollectInput {
   carried?: { additions: Candidate[] }
   /** Hand-added Gateway items that sync reported as drift: proposed for import (source 'dashboard'). */
   imports?: { kind: EntryKind; value: string }[]
+  /** The certificate-less rule the source applied and its ports (defaults: 10 / 50%, port 443). */
+  certlessRule?: { thresholds: CertlessThresholds; ports: readonly number[] }
 }
 
 /** How many other-side values a candidate carries (the total is kept in `otherSideTotal`). */
@@ -165,6 +172,54 @@ function expiryEnd(expires: string | undefined): number {
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`
+}
+
+interface CertlessContext {
+  rule: CollectInput['certlessRule']
+  /** Canonical keys (`keyOf`) of everything observed as a candidate this run. */
+  observed: ReadonlySet<string>
+  isListed: (kind: EntryKind, value: string) => boolean
+  isExcluded: (kind: EntryKind, value: string) => boolean
+}
+
+/**
+ * `Observations.certless` → `CollectPlan.certless`. Spellings of one destination merge as
+ * candidates do. A destination that is also a candidate this run failed on other devices
+ * too, so it is not "only" theirs and is left to the candidate rules; listed and excluded
+ * values would not be proposed anyway. Those and invalid values are counted, not shown:
+ * the section lists exactly what this rule kept out of the proposal.
+ */
+function planCertless(report: Observations['certless'], ctx: CertlessContext): CertlessPlan | undefined {
+  if (!report) return undefined
+  const merged = new Map<string, { kind: EntryKind; value: string; stats: Stats }>()
+  const notShown = { listed: 0, excluded: 0, elsewhere: 0, invalid: 0 }
+  const add = (kind: EntryKind, c: Canon, stats: Stats): void => {
+    if (!c.ok) return void notShown.invalid++
+    const k = keyOf(kind, c.value)
+    const prev = merged.get(k)
+    if (prev) prev.stats = mergeStats(prev.stats, cleanStats(stats))
+    else merged.set(k, { kind, value: c.value, stats: cleanStats(stats) })
+  }
+  for (const [raw, stats] of report.onlyCertless?.hosts ?? []) add('host', canonSni(raw), stats)
+  for (const [raw, stats] of report.onlyCertless?.ips ?? []) add('ip', canonAddress(raw), stats)
+  const onlyCertless: CertlessPlan['onlyCertless'] = []
+  for (const [k, d] of merged) {
+    if (ctx.observed.has(k)) notShown.elsewhere++
+    else if (ctx.isListed(d.kind, d.value)) notShown.listed++
+    else if (ctx.isExcluded(d.kind, d.value)) notShown.excluded++
+    else onlyCertless.push(d)
+  }
+  onlyCertless.sort((a, b) => compareStrength({ ...a, source: 'tls-error', otherSide: [], otherSideTotal: 0 }, { ...b, source: 'tls-error', otherSide: [], otherSideTotal: 0 }))
+  const devices = (Array.isArray(report.devices) ? report.devices : []).map(cleanTally).sort(compareTallies)
+  return {
+    devices,
+    // A source cannot have seen fewer devices than it classified.
+    devicesSeen: Math.max(Math.floor(num(report.devicesSeen)), devices.length),
+    sessionsExcluded: Math.floor(num(report.sessionsExcluded)),
+    onlyCertless,
+    notShown,
+    ...safeRule(ctx.rule?.thresholds, ctx.rule?.ports)
+  }
 }
 
 /** Builds the collect plan. Deterministic: the same input always gives the same plan. */
@@ -286,7 +341,7 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
       addInvalid(kind, String(item.value), `dashboard item: ${c.reason}`, 0)
       continue
     }
-    const tooBroad = listEntryProblem(kind, c.value)
+    const tooBroad = listEntryProblem(kind, c.value, input.options.widest)
     if (tooBroad) {
       addInvalid(kind, c.value, `dashboard item: ${tooBroad}`, 0)
       continue
@@ -339,8 +394,8 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   for (const raw of input.carried?.additions ?? []) {
     const kind: EntryKind | undefined = raw?.kind === 'ip' || raw?.kind === 'host' ? raw.kind : undefined
     const c = kind && typeof raw.value === 'string' ? canonicalValue(kind, raw.value) : undefined
-    // A list file refuses networks broader than /8 or /32; writing one would break sync.
-    if (!kind || !c?.ok || listEntryProblem(kind, c.value) !== undefined) {
+    // A list file refuses networks broader than `widest-*-prefix`; writing one would break sync.
+    if (!kind || !c?.ok || listEntryProblem(kind, c.value, input.options.widest) !== undefined) {
       carriedMalformed++
       continue
     }
@@ -410,6 +465,13 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     eligible.push(prior)
   }
 
+  const certless = planCertless(obs.certless, {
+    rule: input.certlessRule,
+    observed: new Set(observed.keys()),
+    isListed,
+    isExcluded: (kind, value) => exclusionFor(kind, value) !== undefined
+  })
+
   // --- Cap.
   eligible.sort(compareStrength)
   const cap = Number.isNaN(options.maxNewEntries) ? 0 : Math.max(0, options.maxNewEntries)
@@ -474,6 +536,7 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     next,
     options,
     observed: { ...obs.stats, warnings: [...obs.stats.warnings], window: { ...obs.window } },
-    warnings
+    warnings,
+    ...(certless ? { certless } : {})
   }
 }

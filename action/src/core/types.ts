@@ -9,7 +9,7 @@
  * clock) live outside `core/` and are passed in.
  */
 
-import type { DeviceTally } from './devices.js'
+import type { CertlessThresholds, DeviceTally } from './devices.js'
 
 /** The two kinds of list this project maintains. */
 export type EntryKind = 'ip' | 'host'
@@ -92,6 +92,8 @@ export interface SourceStats {
   /** Files read; files skipped (not `.log.gz`); files that were corrupt or truncated. */
   filesRead: number
   filesSkipped: number
+  /** Logpush: files not read because their name puts them wholly outside the window. */
+  filesOutsideWindow?: number
   filesCorrupt: number
   /** Log Explorer: queries run, and how many times a window had to be split. */
   queries?: number
@@ -166,6 +168,8 @@ export interface CollectOptions {
   maxNewEntries: number
   /** Epoch ms; used for exclusion expiry. */
   now: number
+  /** Broadest networks a list line may be (`widest-ipv4-prefix`/`-ipv6-`); default /24 and /48. */
+  widest?: { v4: number; v6: number }
 }
 
 /** The result of collect: what to change in `lists/`, and why, and what was not done. */
@@ -186,4 +190,25 @@ export interface CollectPlan {
   options: CollectOptions
   observed: SourceStats & { window: Observations['window'] }
   warnings: string[]
+  /** Certificate-less devices and what failed only on them; absent when the source did not tally devices. */
+  certless?: CertlessPlan
+}
+
+/** `Observations.certless` after the planner: canonical, merged, counts only (issue 9). */
+export interface CertlessPlan {
+  /** One tally per certificate-less device, strongest first; never an id. */
+  devices: DeviceTally[]
+  devicesSeen: number
+  sessionsExcluded: number
+  /**
+   * Destinations whose TLS failed only on those devices: canonical, spellings merged,
+   * strongest first. Never proposed. Values already listed, excluded, or failing on other
+   * devices too (`elsewhere`: also a candidate this run) are left out and counted in
+   * `notShown`, like the values that are not valid destinations.
+   */
+  onlyCertless: { kind: EntryKind; value: string; stats: Stats }[]
+  notShown: { listed: number; excluded: number; elsewhere: number; invalid: number }
+  /** The rule the source applied, and the ports its TLS sessions were on (for the admin's query). */
+  thresholds: CertlessThresholds
+  ports: number[]
 }
