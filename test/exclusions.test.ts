@@ -181,7 +181,10 @@ describe('matchIp', () => {
     ['2001:db8:1::5', 5],
     ['2001:db8:1::/64', 5],
     ['2001:db9::1', undefined],
-    ['::a01:203', undefined], // IPv4-compatible IPv6 is not IPv4
+    ['::a01:203', 3], // IPv4-compatible spelling of 10.1.2.3 (issue 12 item 5)
+    ['64:ff9b::a01:909', 2], // NAT64 spelling of 10.1.9.9
+    ['2002:a01:909::1', 2], // 6to4 prefix of 10.1.9.9
+    ['64:ff9b::b00:1', undefined], // NAT64 of 11.0.0.1: no rule
     ['not-an-ip', undefined]
   ])('%s -> rule at line %s', (value, line) => {
     expect(matchIp(rules, value)?.line).toBe(line)
@@ -210,8 +213,29 @@ describe('ruleCovering (shared by collect removals and sync validation)', () => 
     ['ip', '142.252.0.0/16', undefined], // beside, not inside or around
     ['ip', '10.0.0.0/8', undefined],
     ['host', 'notgoogle.com', undefined],
-    ['ip', 'google.com', undefined] // kinds never cross
+    ['ip', 'google.com', undefined], // kinds never cross
+    // Issue 12 item 5: IPv6 spellings of the excluded IPv4 range are that range.
+    ['ip', '64:ff9b::8efa:0/111', 1], // NAT64 well-known prefix
+    ['ip', '64:ff9b::8efa:101', 1],
+    ['ip', '64:ff9b:1::8efa:0/112', 1], // NAT64 local-use prefix
+    ['ip', '::8efa:0/111', 1], // IPv4-compatible
+    ['ip', '::ffff:0:8efa:0/111', 1], // IPv4-translated (SIIT)
+    ['ip', '::ffff:8efa:0/111', 1], // IPv4-mapped (folds to 142.250.0.0/15)
+    ['ip', '::ffff:0:0/95', 1], // around all of IPv4-mapped space
+    ['ip', '64:ff9b::/64', 1], // around all of NAT64
+    ['ip', '2002:8efa::/32', 1], // 6to4 inside the range
+    ['ip', '2002::/16', 1], // 6to4 around the range
+    ['ip', '64:ff9b::8efc:0/112', undefined], // NAT64 of 142.252.0.0/16: beside
+    ['ip', '2001:db8:2::/48', undefined]
   ] as const)('%s %s → rule on line %s', (kind, value, line) => {
     expect(ruleCovering(rules, kind, value)?.line).toBe(line)
+  })
+
+  it('an IPv6-spelled exclusion covers the IPv4 range it embeds, and the networks around it', () => {
+    const nat64 = [rule('64:ff9b::8efa:0/111', 'ip', 7)]
+    expect(ruleCovering(nat64, 'ip', '142.250.1.1')?.line).toBe(7)
+    expect(matchIp(nat64, '142.250.1.1')?.line).toBe(7)
+    expect(ruleCovering(nat64, 'ip', '142.0.0.0/8')?.line).toBe(7)
+    expect(ruleCovering(nat64, 'ip', '142.252.0.1')).toBeUndefined()
   })
 })

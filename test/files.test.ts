@@ -13,7 +13,8 @@ const EXCLUSIONS = `exclusions:
 const HEADER = '# header\n'
 const load = async (files: Record<string, string>, requireLists = true) => {
   const rt = await testRuntime({ withRepoFiles: false, files: { 'exclusions.yaml': EXCLUSIONS, ...files } })
-  return loadFiles(rt, { listsDir: 'lists', exclusionsFile: 'exclusions.yaml', requireLists })
+  // /8 networks are allowed here so that a network around an excluded one can be listed at all.
+  return loadFiles(rt, { listsDir: 'lists', exclusionsFile: 'exclusions.yaml', requireLists, widest: { v4: 8, v6: 32 } })
 }
 
 describe('loadFiles', () => {
@@ -41,6 +42,21 @@ describe('excludedEntries', () => {
       'lists/ips.txt:4: 142.250.3.4 is excluded by 142.250.0.0/15 (exclusions.yaml:2): Google front ends',
       'lists/hosts.txt:3: mail.google.com is excluded by google.com (exclusions.yaml:4): tenant control'
     ])
+  })
+
+  it('refuses IPv6 spellings of an excluded IPv4 range (NAT64, IPv4-compatible, SIIT, 6to4), each with file:line', async () => {
+    const files = await load({
+      'lists/ips.txt': `${HEADER}2002:8efa::/32\n64:ff9b::8efa:0/111\n::8efa:0/111\n::ffff:0:8efa:0/111\n2001:db8::/48\n`,
+      'lists/hosts.txt': HEADER
+    })
+    expect(excludedEntries(files).map((p) => `${p.file}:${p.line}`)).toEqual(['lists/ips.txt:2', 'lists/ips.txt:3', 'lists/ips.txt:4', 'lists/ips.txt:5'])
+  })
+
+  it('with the default widest prefixes, broad lines fail loading with file:line (223 × /8 is not "Files valid")', async () => {
+    const rt = await testRuntime({ withRepoFiles: false, files: { 'exclusions.yaml': EXCLUSIONS, 'lists/hosts.txt': HEADER, 'lists/ips.txt': `${HEADER}1.0.0.0/8\n2.0.0.0/8\n192.0.2.0/24\n` } })
+    const err = await loadFiles(rt, { listsDir: 'lists', exclusionsFile: 'exclusions.yaml', requireLists: true }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(FileProblemsError)
+    expect((err as FileProblemsError).problems.map((p) => `${p.file}:${p.line}`)).toEqual(['lists/ips.txt:2', 'lists/ips.txt:3'])
   })
 
   it('finds nothing in files that no exclusion covers', async () => {

@@ -8,10 +8,10 @@ const hosts = (text: string) => parseListFile(text, { kind: 'host', file: 'lists
 
 describe('parseListFile: a canonical file', () => {
   it('keeps the header verbatim and reports nothing', () => {
-    const text = '# IPs\n#   indented note  \n\n  # leading spaces still a comment\n1.2.3.4\n10.0.0.0/8\n'
+    const text = '# IPs\n#   indented note  \n\n  # leading spaces still a comment\n1.2.3.4\n10.0.0.0/24\n'
     const r = ips(text)
     expect(r.header).toEqual(['# IPs', '#   indented note  ', '', '  # leading spaces still a comment'])
-    expect(r.entries).toEqual(['1.2.3.4', '10.0.0.0/8'])
+    expect(r.entries).toEqual(['1.2.3.4', '10.0.0.0/24'])
     expect(r.problems).toEqual([])
     expect(r.notices).toEqual([])
     expect(r.canonical).toBe(true)
@@ -37,7 +37,7 @@ describe('parseListFile: notices (non-fatal, rewrite fixes them)', () => {
     ['missing final newline', 'ip', '1.2.3.4', ['1.2.3.4'], 1, 'no newline at end of file'],
     ['duplicate', 'ip', '1.2.3.4\n5.6.7.8\n1.2.3.4\n', ['1.2.3.4', '5.6.7.8'], 3, 'duplicate of line 1'],
     ['duplicate after canonicalisation', 'ip', '1.2.3.4\n::ffff:1.2.3.4\n', ['1.2.3.4'], 2, 'duplicate of line 1'],
-    ['unsorted (numeric order)', 'ip', '10.0.0.0/8\n9.0.0.0/8\n', ['9.0.0.0/8', '10.0.0.0/8'], 2, 'out of order: 9.0.0.0/8 sorts before 10.0.0.0/8 (line 1)'],
+    ['unsorted (numeric order)', 'ip', '10.0.0.0/24\n9.0.0.0/24\n', ['9.0.0.0/24', '10.0.0.0/24'], 2, 'out of order: 9.0.0.0/24 sorts before 10.0.0.0/24 (line 1)'],
     ['unsorted hosts', 'host', 'b.com\na.com\n', ['a.com', 'b.com'], 2, 'out of order'],
     ['non-canonical IPv6', 'ip', '2001:DB8:0:0:0:0:0:1\n', ['2001:db8::1'], 1, 'rewrite writes it as 2001:db8::1'],
     ['non-canonical host', 'host', 'Example.COM.\n', ['example.com'], 1, 'rewrite writes it as example.com'],
@@ -66,10 +66,11 @@ describe('parseListFile: problems (fatal, every bad line reported)', () => {
     ['trailing text', 'host', 'a.com b.com\n', 1, 6, 'one value per line'],
     ['invalid ip', 'ip', '1.2.3.4\n010.0.0.1\n', 2, 1, 'leading zero'],
     ['host bits', 'ip', '  10.0.0.1/24\n', 1, 3, 'did you mean 10.0.0.0/24?'],
-    ['IPv4 broader than /8', 'ip', '0.0.0.0/7\n', 1, 1, 'would exempt a huge address range from inspection'],
-    ['IPv4 /0', 'ip', '0.0.0.0/0\n', 1, 1, 'shorter than /8'],
-    ['IPv6 broader than /32', 'ip', '2000::/31\n', 1, 1, 'shorter than /32'],
-    ['mapped network broader than /8', 'ip', '::ffff:0.0.0.0/100\n', 1, 1, 'shorter than /8'],
+    ['IPv4 broader than /24', 'ip', '10.0.0.0/23\n', 1, 1, 'broader than /24: it would exempt 512 addresses from inspection'],
+    ['IPv4 /8 (all of 10/8)', 'ip', '10.0.0.0/8\n', 1, 1, 'raise widest-ipv4-prefix'],
+    ['IPv4 /0', 'ip', '0.0.0.0/0\n', 1, 1, 'exempt 4,294,967,296 addresses'],
+    ['IPv6 broader than /48', 'ip', '2001:db8::/47\n', 1, 1, 'broader than /48: it would exempt 2^81 addresses'],
+    ['mapped network broader than /24', 'ip', '::ffff:10.0.0.0/118\n', 1, 1, '10.0.0.0/22 is broader than /24'],
     ['wildcard host', 'host', '*.example.com\n', 1, 1, 'wildcards are not allowed'],
     ['IP in the host list', 'host', '1.2.3.4\n', 1, 1, 'an IP literal is not a hostname'],
     ['host in the ip list', 'ip', 'example.com\n', 1, 1, 'IPv4']
@@ -79,10 +80,25 @@ describe('parseListFile: problems (fatal, every bad line reported)', () => {
     expect(r.problems).toEqual([{ file: 'f.txt', line, column, message: expect.stringContaining(message) }])
   })
 
-  it('accepts the narrowest allowed networks', () => {
-    const r = ips('10.0.0.0/8\n2001:db8::/32\n')
+  it('accepts the broadest networks the defaults allow: a /24 and a /48 (vendors publish ranges that size)', () => {
+    const r = ips('10.0.0.0/24\n2001:db8::/48\n')
     expect(r.problems).toEqual([])
-    expect(r.entries).toEqual(['10.0.0.0/8', '2001:db8::/32'])
+    expect(r.entries).toEqual(['10.0.0.0/24', '2001:db8::/48'])
+  })
+
+  it('takes the widest prefixes as options (widest-ipv4-prefix, widest-ipv6-prefix)', () => {
+    const text = '10.0.0.0/16\n2001:db8::/32\n'
+    expect(parseListFile(text, { kind: 'ip', file: 'f', widest: { v4: 16, v6: 32 } }).problems).toEqual([])
+    const narrow = parseListFile(text, { kind: 'ip', file: 'f', widest: { v4: 28, v6: 64 } })
+    expect(narrow.problems.map((p) => p.line)).toEqual([1, 2])
+    expect(parseListFile('10.0.0.0/24\n', { kind: 'ip', file: 'f', widest: { v4: 28, v6: 64 } }).problems[0]!.message).toContain('broader than /28')
+  })
+
+  it('refuses all of IPv4 as 223 lines of /8 (the breadth attack): one problem per line', () => {
+    const text = Array.from({ length: 223 }, (_, i) => `${i + 1}.0.0.0/8`).join('\n') + '\n'
+    const r = ips(text)
+    expect(r.problems).toHaveLength(223)
+    expect(r.entries).toEqual([])
   })
 
   it('reports every bad line and keeps the good ones', () => {

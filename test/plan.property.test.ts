@@ -25,6 +25,7 @@ import {
   compareValues,
   hostUnderDomain,
   ipInNetwork,
+  ipv6EmbeddingOf,
   isIpLiteral
 } from '../action/src/core/values.js'
 
@@ -55,9 +56,9 @@ const BASE_HOSTS = [
 ]
 const BASE_V4 = ['1.2.3.4', '1.2.3.5', '10.0.0.1', '10.1.2.3', '192.168.1.10', '8.8.8.8', '203.0.113.7']
 const BASE_V6 = ['2001:db8::1', '2001:db8::2', '2001:db8:1::10', 'fe80::1', '::1']
-const LISTABLE_NETS = ['10.0.0.0/8', '1.2.3.0/24', '192.168.0.0/16', '2001:db8::/32', '2001:db8:1::/48']
-/** Valid CIDRs that a list file refuses (broader than /8 or /32): never list entries. */
-const BROAD_NETS = ['0.0.0.0/0', '::/0', '10.0.0.0/7', '2000::/16', '::ffff:0.0.0.0/96']
+const LISTABLE_NETS = ['10.0.0.0/24', '1.2.3.0/24', '192.168.0.0/28', '2001:db8::/48', '2001:db8:1::/64', '64:ff9b::a00:0/120']
+/** Valid CIDRs that a list file refuses (broader than the default /24 or /48): never list entries. */
+const BROAD_NETS = ['0.0.0.0/0', '::/0', '10.0.0.0/7', '10.0.0.0/8', '2000::/16', '2001:db8::/32', '::ffff:0.0.0.0/96']
 
 const HOSTILE = [
   '<script>alert(1)</script>',
@@ -479,7 +480,9 @@ function oracle(input: CollectInput): Oracle {
         if (r.kind === 'host' && hostUnderDomain(value, r.value)) out.push({ rule: r })
         continue
       }
-      if (r.kind === 'ip' && (ipInNetwork(value, r.value) || ipInNetwork(r.value, value))) out.push({ rule: r })
+      // Across versions, an IPv6 spelling (NAT64, 6to4, ...) of an IPv4 range is that range.
+      const embeds = ipv6EmbeddingOf(value, r.value) !== undefined || ipv6EmbeddingOf(r.value, value) !== undefined
+      if (r.kind === 'ip' && (ipInNetwork(value, r.value) || ipInNetwork(r.value, value) || embeds)) out.push({ rule: r })
       if (r.kind === 'host') {
         for (const [ip, names] of namesOn) {
           if (ip !== value && !ipInNetwork(ip, value)) continue

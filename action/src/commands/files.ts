@@ -6,9 +6,10 @@
  */
 import { posix } from 'node:path'
 import { parseExclusions, ruleCovering } from '../core/exclusions.js'
-import { formatProblem, parseListFile, type ParsedList } from '../core/listfile.js'
+import { formatProblem, parseListFile, type ParsedList, type WidestPrefix } from '../core/listfile.js'
 import type { EntryKind, ExclusionRule, FileProblem } from '../core/types.js'
 import { canonicalValue } from '../core/values.js'
+import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
 
 export interface LoadedFiles {
@@ -29,13 +30,18 @@ export class FileProblemsError extends Error {
   }
 }
 
+/** The inputs `widest-ipv4-prefix` and `widest-ipv6-prefix`. */
+export function widestOf(inputs: Inputs): WidestPrefix {
+  return { v4: inputs['widest-ipv4-prefix'], v6: inputs['widest-ipv6-prefix'] }
+}
+
 export const LIST_FILES: Record<EntryKind, string> = { ip: 'ips.txt', host: 'hosts.txt' }
 
 /**
  * Reads and validates the files.
  * @param o.requireLists sync and check: a missing list file is an error ("never remove all").
  */
-export async function loadFiles(rt: Runtime, o: { listsDir: string; exclusionsFile: string; requireLists: boolean }): Promise<LoadedFiles> {
+export async function loadFiles(rt: Runtime, o: { listsDir: string; exclusionsFile: string; requireLists: boolean; widest?: WidestPrefix }): Promise<LoadedFiles> {
   const paths = {
     ips: posix.join(o.listsDir, LIST_FILES.ip),
     hosts: posix.join(o.listsDir, LIST_FILES.host),
@@ -48,7 +54,7 @@ export async function loadFiles(rt: Runtime, o: { listsDir: string; exclusionsFi
     if (text === null && o.requireLists) {
       problems.push({ file, line: 0, message: 'file is missing; sync never treats a missing file as "remove everything" (commit an empty list, and run with force, to empty it on purpose)' })
     }
-    const parsed = parseListFile(text ?? '', { kind, file })
+    const parsed = parseListFile(text ?? '', { kind, file, widest: o.widest })
     problems.push(...parsed.problems)
     return parsed
   }

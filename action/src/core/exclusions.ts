@@ -11,7 +11,7 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml
 import type { Document } from 'yaml'
 import { z } from 'zod'
 import type { EntryKind, ExclusionRule, FileProblem } from './types.js'
-import { canonicalHost, canonicalIp, hostUnderDomain, ipInNetwork } from './values.js'
+import { canonicalHost, canonicalIp, hostUnderDomain, ipInNetwork, ipv6EmbeddingOf } from './values.js'
 
 /** Parsed exclusions: active rules, rules past their `expires` day, and problems. */
 export interface ParsedExclusions {
@@ -230,11 +230,29 @@ export function matchHost(rules: ExclusionRule[], host: string): ExclusionRule |
  */
 export function matchIp(rules: ExclusionRule[], value: string): ExclusionRule | undefined {
   let best: ExclusionRule | undefined
+  // Rules of the other IP version compare by their IPv6 spelling's length (`embedded`).
+  const specificity = (r: ExclusionRule): number => prefixOf(r.value) + (r.value.includes(':') === value.includes(':') ? 0 : r.value.includes(':') ? -96 : 96)
   for (const rule of rules) {
-    if (rule.kind !== 'ip' || !ipInNetwork(value, rule.value)) continue
-    if (best === undefined || prefixOf(rule.value) > prefixOf(best.value)) best = rule
+    if (rule.kind !== 'ip' || !(ipInNetwork(value, rule.value) || embedded(value, rule.value) === 'inside')) continue
+    if (best === undefined || specificity(rule) > specificity(best)) best = rule
   }
   return best
+}
+
+/**
+ * How `value` relates to `rule` across the IPv4/IPv6 divide (`values.ipv6EmbeddingOf`):
+ * `'inside'` when value lies in an IPv6 spelling of the rule's IPv4 range (or the IPv4
+ * value is spelled inside an IPv6 rule), `'around'` when value contains one. A NAT64 or
+ * 6to4 spelling of an excluded IPv4 range is that range.
+ */
+const REVERSED = { inside: 'around', around: 'inside', equal: 'equal', none: undefined } as const
+
+function embedded(value: string, rule: string): 'inside' | 'around' | undefined {
+  const valueIs6 = value.includes(':')
+  if (valueIs6 === rule.includes(':')) return undefined
+  // An IPv4 value against an IPv6 rule: the relation seen from the rule, reversed.
+  const r = valueIs6 ? ipv6EmbeddingOf(value, rule)?.relation : REVERSED[ipv6EmbeddingOf(rule, value)?.relation ?? 'none']
+  return r === 'equal' ? 'inside' : r
 }
 
 /**
@@ -246,5 +264,8 @@ export function matchIp(rules: ExclusionRule[], value: string): ExclusionRule | 
  */
 export function ruleCovering(rules: ExclusionRule[], kind: EntryKind, value: string): ExclusionRule | undefined {
   if (kind === 'host') return matchHost(rules, value)
-  return matchIp(rules, value) ?? (value.includes('/') ? rules.find((r) => r.kind === 'ip' && ipInNetwork(r.value, value)) : undefined)
+  return (
+    matchIp(rules, value) ??
+    rules.find((r) => r.kind === 'ip' && ((value.includes('/') && ipInNetwork(r.value, value)) || embedded(value, r.value) === 'around'))
+  )
 }

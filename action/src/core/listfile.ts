@@ -48,9 +48,18 @@ export const DEFAULT_HEADER: Record<EntryKind, string[]> = {
   ]
 }
 
-// Broader networks than these would exempt a huge address range; exclusions may be broad,
-// list entries may not.
-const MIN_PREFIX = { v4: 8, v6: 32 }
+/**
+ * The broadest network a list line may be: the inputs `widest-ipv4-prefix` and
+ * `widest-ipv6-prefix`. Exclusions may be broad, list entries may not: one /8 line exempts
+ * 16.7 million addresses from inspection. The defaults still admit a /24 and a /48, the
+ * sizes vendors publish for their own ranges.
+ */
+export interface WidestPrefix {
+  v4: number
+  v6: number
+}
+
+export const DEFAULT_WIDEST: WidestPrefix = { v4: 24, v6: 48 }
 
 function isCommentOrBlank(line: string): boolean {
   const t = line.trimStart()
@@ -85,26 +94,33 @@ export function formatProblem(p: FileProblem): string {
  * IP/CIDR (a network too broad to bypass); undefined when it may. The planner applies
  * the same rule to values that do not come from a list file (carried, imported).
  */
-export function listEntryProblem(kind: EntryKind, value: string): string | undefined {
-  return kind === 'ip' ? broadNetworkReason(value) : undefined
+export function listEntryProblem(kind: EntryKind, value: string, widest: WidestPrefix = DEFAULT_WIDEST): string | undefined {
+  return kind === 'ip' ? broadNetworkReason(value, widest) : undefined
 }
 
-function broadNetworkReason(value: string): string | undefined {
+function broadNetworkReason(value: string, widest: WidestPrefix): string | undefined {
   const slash = value.indexOf('/')
   if (slash < 0) return undefined
   const prefix = Number(value.slice(slash + 1))
   const v6 = value.includes(':')
-  const min = v6 ? MIN_PREFIX.v6 : MIN_PREFIX.v4
+  const min = v6 ? widest.v6 : widest.v4
   if (prefix >= min) return undefined
-  return `${value} would exempt a huge address range from inspection; list files refuse IPv${v6 ? 6 : 4} prefixes shorter than /${min}`
+  const input = v6 ? 'widest-ipv6-prefix' : 'widest-ipv4-prefix'
+  return `${value} is broader than /${min}: it would exempt ${addressCount(v6 ? 128 - prefix : 32 - prefix)} addresses from inspection; split it into narrower networks, or raise ${input} if the whole range really must be bypassed`
+}
+
+/** 2^bits as a short, exact text: 65,536 or 2^80. */
+export function addressCount(bits: number): string {
+  return bits <= 48 ? (2 ** bits).toLocaleString('en-US') : `2^${bits}`
 }
 
 /**
  * Parses a list file. Never throws: every line that cannot be kept is a problem with its
  * line (and column), everything a rewrite would change is a notice.
  */
-export function parseListFile(text: string, opts: { kind: EntryKind; file: string }): ParsedList {
+export function parseListFile(text: string, opts: { kind: EntryKind; file: string; widest?: WidestPrefix }): ParsedList {
   const { kind, file } = opts
+  const widest = opts.widest ?? DEFAULT_WIDEST
   const problems: FileProblem[] = []
   const notices: FileProblem[] = []
   const header: string[] = []
@@ -173,7 +189,7 @@ export function parseListFile(text: string, opts: { kind: EntryKind; file: strin
     }
     const value = canon.value
     if (kind === 'ip') {
-      const broad = broadNetworkReason(value)
+      const broad = broadNetworkReason(value, widest)
       if (broad !== undefined) {
         problems.push({ file, line, column: lead + 1, message: broad })
         return

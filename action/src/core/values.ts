@@ -13,7 +13,7 @@ import type { EntryKind } from './types.js'
 /** The outcome of canonicalising one value: the canonical text, or a short human reason. */
 export type CanonResult = { ok: true; value: string } | { ok: false; reason: string }
 
-interface IpNet {
+export interface IpNet {
   version: 4 | 6
   /** Address as an unsigned integer (32 or 128 bits). */
   addr: bigint
@@ -138,7 +138,7 @@ function formatNet(n: IpNet): string {
  * Parses an IP or CIDR without the host-bits rule, folding IPv4-mapped IPv6 into IPv4.
  * Shared by canonicalIp (which adds the host-bits rule) and the comparators.
  */
-function parseNet(input: string): Parsed<IpNet> {
+export function parseNet(input: string): Parsed<IpNet> {
   if (typeof input !== 'string' || input === '') return { ok: false, reason: 'empty value' }
   if (input.length > MAX_IP_INPUT) return { ok: false, reason: `too long to be an IP address or CIDR (${input.length} characters)` }
   if (/\s/.test(input)) return { ok: false, reason: 'contains whitespace' }
@@ -301,6 +301,52 @@ export function ipInNetwork(value: string, network: string): boolean {
   if (pv.value.version !== pn.value.version || pv.value.prefix < pn.value.prefix) return false
   const mask = ~hostMask(pn.value.version, pn.value.prefix)
   return (pv.value.addr & mask) === pn.value.addr
+}
+
+/**
+ * The ways IPv6 spells an IPv4 address: the 32 IPv4 bits placed at `shift` under a fixed
+ * prefix. A client behind NAT64/DNS64, or a hand-written entry, can reach an IPv4
+ * destination through any of these, so a bypass of such an IPv6 network bypasses the IPv4
+ * range it embeds. (IPv4-mapped `::ffff:0:0/96` is folded into IPv4 by `parseNet` already
+ * for /96 and longer; it is listed for networks around it.) Operator-chosen NAT64 prefixes
+ * (RFC 6052 §2.2) cannot be known here and are not covered.
+ */
+const IPV4_IN_IPV6: { name: string; base: bigint; prefix: number; shift: number }[] = [
+  { name: 'IPv4-mapped', base: 0xffffn << 32n, prefix: 96, shift: 0 },
+  { name: 'IPv4-compatible', base: 0n, prefix: 96, shift: 0 },
+  { name: 'IPv4-translated (SIIT)', base: 0xffffn << 48n, prefix: 96, shift: 0 },
+  { name: 'NAT64 well-known prefix', base: 0x64ff9bn << 96n, prefix: 96, shift: 0 },
+  { name: 'NAT64 local-use prefix', base: 0x64ff9b0001n << 80n, prefix: 96, shift: 0 },
+  { name: '6to4', base: 0x2002n << 112n, prefix: 16, shift: 80 }
+]
+
+function contains(outer: IpNet, inner: IpNet): boolean {
+  if (outer.version !== inner.version || inner.prefix < outer.prefix) return false
+  const mask = ~hostMask(outer.version, outer.prefix)
+  return (inner.addr & mask) === (outer.addr & mask)
+}
+
+/**
+ * How the IPv6 network `v6` overlaps an IPv6 spelling of the IPv4 network `v4`: `'inside'`
+ * when `v6` lies within an embedding of `v4` (a NAT64 address of an excluded range),
+ * `'around'` when `v6` contains one (e.g. `64:ff9b::/64` contains all of NAT64), `'equal'`
+ * when it is one. Returns
+ * the embedding's name with the relation; undefined when they do not overlap or either
+ * value is not of the expected version.
+ */
+export function ipv6EmbeddingOf(v6: string, v4: string): { scheme: string; relation: 'inside' | 'around' | 'equal' } | undefined {
+  const a = parseNet(v6)
+  const b = parseNet(v4)
+  // A mapped /96-or-longer network parses as IPv4 and is compared as IPv4 by the callers.
+  if (!a.ok || !b.ok || a.value.version !== 6 || b.value.version !== 4) return undefined
+  const six = a.value
+  for (const s of IPV4_IN_IPV6) {
+    const image: IpNet = { version: 6, addr: s.base | (b.value.addr << BigInt(s.shift)), prefix: s.prefix + b.value.prefix }
+    const inside = contains(image, six)
+    const around = contains(six, image)
+    if (inside || around) return { scheme: s.name, relation: inside && around ? 'equal' : inside ? 'inside' : 'around' }
+  }
+  return undefined
 }
 
 /** True when `host` is `domain` or a subdomain of it (label boundary, so notgoogle.com is not under google.com). */
