@@ -52,6 +52,13 @@ describe('parseExclusions: valid files', () => {
     for (const v of ['google.com', 'youtube.com', 'login.microsoftonline.com', 'login.microsoft.com', 'login.windows.net', 'slack.com']) {
       expect(values).toContain(v)
     }
+    // Hosts that carry the same tenant controls (issue 12): YouTube restricted mode, Microsoft
+    // accounts, Google sign-in on country domains.
+    for (const host of ['youtubei.googleapis.com', 'youtube.googleapis.com', 'www.youtube-nocookie.com', 'login.live.com', 'accounts.google.co.uk', 'accounts.google.de', 'accounts.google.com.br', 'accounts.google.co.jp', 'www.google.cat']) {
+      expect(matchHost(r.rules, host), host).toBeDefined()
+    }
+    // ...without swallowing unrelated Google API hosts or look-alikes.
+    for (const host of ['storage.googleapis.com', 'google.co.uk.attacker.example', 'notgoogle.de']) expect(matchHost(r.rules, host), host).toBeUndefined()
     for (const rule of r.rules) expect(rule.reason.length).toBeGreaterThan(30)
   })
 })
