@@ -74,6 +74,25 @@ describe('workflow files', () => {
     expect(Object.keys(dispatch.inputs)).toContain('force')
   })
 
+  it('sync rebuilds the bundle and compares it with action/dist before the step that gets the token', () => {
+    const steps = workflow('sync.yml').jobs.sync!.steps
+    const verify = steps.findIndex((s) => s.run?.includes('bash scripts/verify-bundle.sh'))
+    const action = steps.findIndex((s) => s.uses === './action')
+    expect(verify).toBeGreaterThan(-1)
+    expect(verify).toBeLessThan(action)
+    // Installing must not run dependency scripts in the job that later holds the Edit token.
+    expect(steps[verify]!.run).toContain('npm ci --ignore-scripts')
+    expect(JSON.stringify(steps.slice(0, action))).not.toContain('secrets.')
+    expect(readFileSync(new URL('../.ci/run', import.meta.url), 'utf8')).toContain('bash scripts/verify-bundle.sh')
+  })
+
+  it('a change to the bundle is visible in review: action/dist is not marked -diff (binary)', () => {
+    const attrs = readFileSync(new URL('../.gitattributes', import.meta.url), 'utf8')
+    const dist = attrs.split('\n').find((l) => l.startsWith('action/dist'))
+    expect(dist).toBeDefined()
+    expect(dist).not.toMatch(/(^|\s)-diff(\s|$)|\bbinary\b/)
+  })
+
   it('check reads contents only and gets the read-only token, not the sync token', () => {
     const w = workflow('check.yml')
     expect(w.jobs.check!.permissions).toEqual({ contents: 'read' })
