@@ -113,19 +113,26 @@ export function findCertlessSql(window: { from: number | null; to: number }, th:
 }
 
 /**
- * The same search over a folder of Logpush files, for admins without Log Explorer: devices
- * by the number of distinct destinations their TLS failed on (every file, no time filter).
- * Streams (`jq -R 'fromjson?'` skips lines that are not JSON), so it works on any size.
+ * The same search over a folder of Logpush files, for admins without Log Explorer: the same
+ * rule, over every file (no time filter). Streams (`jq -R 'fromjson?'` skips lines that are
+ * not JSON; a truncated file yields what decodes); awk keeps one counter per device and one
+ * entry per failing (device, destination) pair. Prints destinations, failing sessions, TLS
+ * sessions and the device id, strongest first.
  */
 export function findCertlessShell(th: CertlessThresholds, ports: readonly number[]): string {
   const rule = safeRule(th, ports)
   const select =
-    `fromjson? | select(.OriginPort as $p | any(${rule.ports.join(', ')}; . == ($p | tonumber? // -1)))` +
-    ' | select(((.ConnectionCloseReason // "") | ascii_upcase | gsub("_"; "")) == "CLIENTTLSERROR")' +
-    ' | [.DeviceID, (if (.SNI // "") != "" then (.SNI | ascii_downcase) else .OriginIP end)] | @tsv'
+    `fromjson? | select((.DeviceID // "") != "" and (.OriginPort as $p | any(${rule.ports.join(', ')}; . == ($p | tonumber? // -1))))` +
+    ' | [.DeviceID, (if ((.ConnectionCloseReason // "") | ascii_upcase | gsub("_"; "")) == "CLIENTTLSERROR" then 1 else 0 end),' +
+    ' (if (.SNI // "") != "" then (.SNI | ascii_downcase) else .OriginIP end)] | @tsv'
+  const count =
+    '{ t[$1]++; if ($2 == 1) { f[$1]++; if (!(($1 FS $3) in s)) { s[$1 FS $3] = 1; d[$1]++ } } }' +
+    ` END { for (k in t) if (d[k] >= ${rule.thresholds.minDestinations} && f[k] * 100 >= ${rule.thresholds.minFailedPercent} * t[k]) print d[k], f[k], t[k], k }`
   return [
-    "find LOGPUSH_DIR -name '*.log.gz' -exec gzip -dc {} + 2>/dev/null |",
+    // One gzip per file (given several, gzip stops at the first truncated one), each output
+    // ending with a newline (a truncated file's last half line must not swallow the next file's first).
+    "find LOGPUSH_DIR -name '*.log.gz' -exec sh -c 'gzip -dc \"$1\"; echo' sh {} \\; 2>/dev/null |",
     `  jq -Rr '${select}' |`,
-    `  sort -u | cut -f1 | sort | uniq -c | sort -rn | awk '$1 >= ${rule.thresholds.minDestinations}'`
+    `  awk -F '\\t' '${count}' | sort -rn`
   ].join('\n')
 }
