@@ -8,9 +8,8 @@
 import { parseArgs } from 'node:util'
 import { FileProblemsError } from './commands/files.js'
 import { INPUTS, parseInputs } from './inputs.js'
-import { redactor } from './main.js'
 import { runCommand } from './run.js'
-import { fileEdges, type Runtime } from './runtime.js'
+import { fileEdges, redactor, type Runtime } from './runtime.js'
 import { progressReporter } from './sources/logpush/index.js'
 
 export function helpText(): string {
@@ -80,7 +79,8 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv, io: { out: (s:
       error: (m) => io.err(`error: ${redact(m)}`)
     },
     print: (t) => io.out(redact(t)),
-    progress
+    progress,
+    redact
   }
   try {
     const inputs = parseInputs(raw)

@@ -8,29 +8,10 @@ import * as core from '@actions/core'
 import { FileProblemsError } from './commands/files.js'
 import { INPUTS, parseInputs } from './inputs.js'
 import { runCommand } from './run.js'
-import { fileEdges, type GitHubContext, type Runtime } from './runtime.js'
+import { fileEdges, redactor, type GitHubContext, type Runtime } from './runtime.js'
 
-/**
- * Replaces every occurrence of each secret (≥ 4 characters, as given and trimmed) with
- * `***`, and also its prefixes and suffixes of 8 characters or more: error messages quote
- * fragments (JSON.parse quotes the first ten characters of a body; logs cut long values),
- * and the runner only masks the exact value.
- */
-export function redactor(secrets: (string | undefined)[]): (s: string) => string {
-  const values = new Set<string>()
-  for (const raw of secrets) {
-    const s = raw?.trim()
-    if (!raw || !s || s.length < 4) continue
-    values.add(raw)
-    values.add(s)
-    for (let n = s.length - 1; n >= 8; n--) {
-      values.add(s.slice(0, n))
-      values.add(s.slice(s.length - n))
-    }
-  }
-  const sorted = [...values].sort((a, b) => b.length - a.length)
-  return (text) => sorted.reduce((acc, v) => (acc.includes(v) ? acc.split(v).join('***') : acc), text)
-}
+/** Kept here for callers that imported it from the action's entry module. */
+export { redactor }
 
 /** Reads the repository and run from the variables the runner sets. */
 export function githubContextFromEnv(env: NodeJS.ProcessEnv): GitHubContext | undefined {
@@ -69,8 +50,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
         // The step summary is capped at 1 MiB; the renderers stay far below, this is a backstop.
         await core.summary.addRaw(redact(md).slice(0, 1_000_000), true).write()
       },
-      setOutput: (name, value) => core.setOutput(name, value),
-      github: githubContextFromEnv(env)
+      setOutput: (name, value) => core.setOutput(name, redact(value)),
+      github: githubContextFromEnv(env),
+      redact
     }
     await runCommand(rt, inputs)
   } catch (e) {

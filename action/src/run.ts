@@ -42,10 +42,10 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
     const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
     proposals = {
-      findOpen: async () => {
+      findOpen: async (paths) => {
         try {
-          const p = await findOpenProposal(octokit, where)
-          return p ? { number: p.number, url: p.url, body: p.body } : null
+          const p = await findOpenProposal(octokit, { ...where, paths })
+          return p ? { number: p.number, url: p.url, botCommit: p.botCommit, distrust: p.distrust } : null
         } catch (e) {
           throw githubStepError(`Reading the open proposal pull request (branch ${where.branch})`, e, 'nothing was changed')
         }

@@ -7,6 +7,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { escapeHtml, escapeMarkdown } from './core/render/escape.js'
 
 export interface Logger {
   info(message: string): void
@@ -38,6 +39,89 @@ export interface Runtime {
   /** Progress of long reads (a terminal line in the CLI, nothing in Actions). */
   progress?: (p: { filesDone: number; filesTotal: number; bytesRead: number; records: number }) => void
   github?: GitHubContext
+  /**
+   * Masks the run's secrets in a text (see `redactor`). Commands apply it to raw text
+   * before any renderer escapes it (plan warnings, PR title/body, commit message); the
+   * output edges apply it once more to everything they write.
+   */
+  redact?: (text: string) => string
+}
+
+/** Fragments at least this long are masked wherever they appear (as the log redactor always did). */
+const MIN_FRAGMENT = 8
+
+/**
+ * The spellings a secret can take on its way out: as is, Markdown-escaped (a renderer
+ * writes `\_` and `\-`, which broke exact-match masking), HTML-escaped, URL-encoded and
+ * JSON-escaped (including the all-`\u00XX` form some encoders use for punctuation).
+ */
+export function secretSpellings(secret: string): string[] {
+  const u = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  const forms = [
+    secret,
+    escapeMarkdown(secret),
+    escapeHtml(secret),
+    encodeURIComponent(secret),
+    JSON.stringify(secret).slice(1, -1),
+    secret.replace(/[^A-Za-z0-9]/g, u)
+  ]
+  return [...new Set(forms)]
+}
+
+/**
+ * Replaces every occurrence of each secret (≥ 4 characters, as given and trimmed) with
+ * `***`, and every fragment of it of 8 characters or more (prefix, suffix or middle):
+ * error messages quote fragments (JSON.parse quotes the first ten characters of a body;
+ * logs cut long values), and the runner only masks the exact value. Each secret is also
+ * matched in every spelling of `secretSpellings`, so escaping before or after this
+ * function cannot hide it.
+ *
+ * Fragments are found through their 8-character windows: a text position starts a masked
+ * run when its next 8 characters are a window of some spelling, and overlapping windows
+ * merge, so a fragment of any length ≥ 8 is masked whole in one linear pass.
+ */
+export function redactor(secrets: (string | undefined)[]): (s: string) => string {
+  const wholes = new Set<string>()
+  for (const raw of secrets) {
+    const s = raw?.trim()
+    if (!raw || !s || s.length < 4) continue
+    for (const v of new Set([raw, s])) for (const f of secretSpellings(v)) wholes.add(f)
+  }
+  const windows = new Set<string>()
+  for (const w of wholes) for (let i = 0; i + MIN_FRAGMENT <= w.length; i++) windows.add(w.slice(i, i + MIN_FRAGMENT))
+  const exact = [...wholes].sort((a, b) => b.length - a.length)
+  if (exact.length === 0) return (text) => text
+  return (text) => {
+    if (typeof text !== 'string' || text === '') return text
+    const spans: [number, number][] = []
+    for (const w of exact) for (let i = text.indexOf(w); i >= 0; i = text.indexOf(w, i + 1)) spans.push([i, i + w.length])
+    if (windows.size > 0) for (let i = 0; i + MIN_FRAGMENT <= text.length; i++) if (windows.has(text.slice(i, i + MIN_FRAGMENT))) spans.push([i, i + MIN_FRAGMENT])
+    return maskSpans(text, spans)
+  }
+}
+
+/** Replaces each run of overlapping spans with `***`. */
+function maskSpans(text: string, spans: [number, number][]): string {
+  if (spans.length === 0) return text
+  spans.sort((a, b) => a[0] - b[0])
+  let out = ''
+  let at = 0
+  let start = spans[0]![0]
+  let end = spans[0]![1]
+  const flush = (): void => {
+    out += `${text.slice(at, start)}***`
+    at = end
+  }
+  for (const [s, e] of spans.slice(1)) {
+    if (s < end) end = Math.max(end, e)
+    else {
+      flush()
+      start = s
+      end = e
+    }
+  }
+  flush()
+  return out + text.slice(at)
 }
 
 /** Reads a UTF-8 file; `null` when it does not exist (any other failure throws). */

@@ -9,6 +9,11 @@
  *   otherwise a person has pushed there and the adapter leaves branch and PR alone.
  * - Each run rebuilds the branch as ONE commit on the current base tip, so the PR never
  *   accumulates history and never needs a rebase.
+ * - What the next run carries forward comes only from the bot's own commit at the branch
+ *   tip (`findOpenProposal(...).botCommit`), never from the PR body: a commit counts as the
+ *   bot's only when it carries the trailer AND GitHub reports it verified, authored by a
+ *   Bot account and committed by GitHub (or a Bot). The trailer alone is a line of text
+ *   anyone can type.
  * - A run with nothing to change writes nothing. If a proposal PR is open at that point,
  *   its content is obsolete (merged another way, or all excluded): the adapter closes it
  *   with a comment and keeps the branch (so a person can still read or reopen it).
@@ -55,6 +60,42 @@ export interface ExistingProposal {
   branchExists: boolean
   /** Commits on the branch, not in the base, without `COMMIT_TRAILER`: a person's work. */
   humanCommits: number
+  /**
+   * The branch's one commit over the base, with the requested files at it, when that
+   * commit is provably the bot's (see `botCommitProblem`); otherwise null, and
+   * `distrust` says why. Only this may be carried forward.
+   */
+  botCommit: BotCommit | null
+  distrust?: string
+}
+
+/** The bot's own proposal commit and the files it holds (null: absent at that commit). */
+export interface BotCommit {
+  sha: string
+  message: string
+  files: Record<string, string | null>
+}
+
+/** The parts of a compare/list-commits entry that tell who wrote a commit. */
+export interface CommitFacts {
+  commit: { message: string; verification?: { verified: boolean; reason?: string } | null }
+  author?: { login?: string; type?: string } | null
+  committer?: { login?: string; type?: string } | null
+}
+
+/**
+ * Why a commit cannot be trusted as the bot's own, or undefined when it can. The trailer
+ * is typed text; what a person cannot produce is GitHub's verdict: a verified signature on
+ * a commit whose author is a Bot account and whose committer is GitHub itself (`web-flow`,
+ * which signs API commits) or a Bot. A person who signs with their own key is the
+ * committer (a User), and one who claims the bot's e-mail cannot sign for it.
+ */
+export function botCommitProblem(c: CommitFacts): string | undefined {
+  if (!hasTrailer(c.commit.message)) return `it lacks "${COMMIT_TRAILER}"`
+  if (c.commit.verification?.verified !== true) return `GitHub does not report its signature as verified (${c.commit.verification?.reason ?? 'no verification'})`
+  if (c.author?.type !== 'Bot') return 'its author is not a Bot account'
+  if (!(c.committer?.type === 'Bot' || c.committer?.login === 'web-flow')) return 'it was not committed by GitHub or a Bot account'
+  return undefined
 }
 
 /** What `upsertProposal` did. */
@@ -157,6 +198,9 @@ interface BranchState {
   sha: string | null
   tree: string | null
   humanCommits: number
+  /** Commits over the base as compare lists them, and how many there are. */
+  commits: (CommitFacts & { sha: string })[]
+  aheadBy: number
 }
 
 /**
@@ -169,17 +213,17 @@ async function inspectBranch(octokit: Octokit, o: Where & { branch: string; base
   try {
     sha = (await octokit.rest.git.getRef({ owner: o.owner, repo: o.repo, ref: `heads/${o.branch}` })).data.object.sha
   } catch (e) {
-    if (hasStatus(e, 404)) return { sha: null, tree: null, humanCommits: 0 }
+    if (hasStatus(e, 404)) return { sha: null, tree: null, humanCommits: 0, commits: [], aheadBy: 0 }
     throw e
   }
   const cmp = await octokit.rest.repos.compareCommits({ owner: o.owner, repo: o.repo, base: o.baseSha, head: sha })
   const listed = cmp.data.commits
   const human = listed.filter((c) => !hasTrailer(c.commit.message)).length + Math.max(0, cmp.data.ahead_by - listed.length)
   const tree = (await octokit.rest.git.getCommit({ owner: o.owner, repo: o.repo, commit_sha: sha })).data.tree.sha
-  return { sha, tree, humanCommits: human }
+  return { sha, tree, humanCommits: human, commits: listed, aheadBy: cmp.data.ahead_by }
 }
 
-type OpenPull = Omit<ExistingProposal, 'headSha' | 'branchExists' | 'humanCommits'> & { headSha: string }
+type OpenPull = Omit<ExistingProposal, 'headSha' | 'branchExists' | 'humanCommits' | 'botCommit' | 'distrust'> & { headSha: string }
 
 /** Lists open PRs from `owner:branch` (the owner prefix is required for the filter to work). */
 async function findOpenPull(octokit: Octokit, o: Where & { branch: string; base?: string }): Promise<OpenPull | null> {
@@ -209,12 +253,28 @@ async function findOpenPull(octokit: Octokit, o: Where & { branch: string; base?
  * The open proposal PR for `branch` (optionally only one targeting `base`), with the
  * number of commits a person pushed to its branch. Null when no PR is open.
  */
-export async function findOpenProposal(octokit: Octokit, o: Where & { branch: string; base?: string }): Promise<ExistingProposal | null> {
+export async function findOpenProposal(octokit: Octokit, o: Where & { branch: string; base?: string; paths?: string[] }): Promise<ExistingProposal | null> {
   const pr = await findOpenPull(octokit, o)
   if (pr === null) return null
   const baseSha = (await octokit.rest.git.getRef({ owner: o.owner, repo: o.repo, ref: `heads/${pr.base}` })).data.object.sha
   const branch = await inspectBranch(octokit, { owner: o.owner, repo: o.repo, branch: o.branch, baseSha })
-  return { ...pr, headSha: branch.sha ?? pr.headSha, branchExists: branch.sha !== null, humanCommits: branch.humanCommits }
+  const trust = await readBotCommit(octokit, { owner: o.owner, repo: o.repo, paths: o.paths ?? [] }, branch)
+  return { ...pr, headSha: branch.sha ?? pr.headSha, branchExists: branch.sha !== null, humanCommits: branch.humanCommits, ...trust }
+}
+
+/**
+ * The branch's commit, with `paths` read at that exact SHA (so message and files are one
+ * snapshot), when it is the ONE commit over the base that collect writes and GitHub
+ * vouches that the bot wrote it.
+ */
+async function readBotCommit(octokit: Octokit, o: Where & { paths: string[] }, b: BranchState): Promise<Pick<ExistingProposal, 'botCommit' | 'distrust'>> {
+  if (b.sha === null) return { botCommit: null, distrust: 'the proposal branch is gone' }
+  const only = b.commits.length === 1 && b.aheadBy === 1 ? b.commits[0] : undefined
+  if (only === undefined || only.sha !== b.sha) return { botCommit: null, distrust: `the branch holds ${b.aheadBy} commits over the base, not the one commit collect writes` }
+  const problem = botCommitProblem(only)
+  if (problem !== undefined) return { botCommit: null, distrust: `its commit ${b.sha.slice(0, 7)} is not provably the bot's: ${problem}` }
+  const files = await readFiles(octokit, { owner: o.owner, repo: o.repo, ref: b.sha, paths: o.paths })
+  return { botCommit: { sha: b.sha, message: only.commit.message, files } }
 }
 
 /**

@@ -4,16 +4,16 @@
  * Locally (no GitHub context) it rewrites the list files, or only prints with dry-run.
  * In Actions it never touches the checkout: it commits the new list files to the one
  * proposal branch through the API and opens or updates the one PR, carrying forward
- * what the open PR already proposes.
+ * what the bot's own commit on that branch proposes (never what the PR body says).
  */
 import { buildCollectPlan } from '../core/plan.js'
-import { extractState } from '../core/render/escape.js'
+import { carriedFromCommit, type BotCommitContent } from '../core/carried.js'
 import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText } from '../core/render/collect.js'
 import type { Candidate, CollectPlan, ExclusionRule, Observations } from '../core/types.js'
 import { formatListFile } from '../core/listfile.js'
 import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
-import { loadFiles } from './files.js'
+import { loadFiles, widestOf } from './files.js'
 
 /**
  * Where observations come from; built by the caller so tests can pass fixtures. The active
@@ -25,8 +25,11 @@ export type ObservationSource = (window: { from: number | null; to: number }, co
 
 /** The GitHub side of collect; absent locally. */
 export interface ProposalPort {
-  /** The open proposal PR, if any, with its body (for the hidden state). */
-  findOpen(): Promise<{ number: number; url: string; body: string } | null>
+  /**
+   * The open proposal PR, if any, with the bot's own commit on its branch and `paths`
+   * read at it; `botCommit` is null when the tip is not provably the bot's (`distrust` says why).
+   */
+  findOpen(paths: string[]): Promise<{ number: number; url: string; botCommit: { message: string; files: Record<string, string | null> } | null; distrust?: string } | null>
   /** Commits the files to the proposal branch and opens/updates the PR. */
   upsert(p: { files: { path: string; content: string }[]; message: string; title: string; body: string }): Promise<{ operation: string; number?: number; url?: string }>
 }
@@ -37,17 +40,19 @@ export interface CollectResult {
   pullRequest?: { number?: number; url?: string }
 }
 
-/** Reads the hidden state of an open proposal: the candidates it already proposes. */
-export function carriedFromBody(body: string | undefined): Candidate[] {
-  if (!body) return []
-  const state = extractState(body) as { version?: number; additions?: unknown } | null
-  if (!state || state.version !== 1 || !Array.isArray(state.additions)) return []
-  // The state came from a PR body anyone with write access can edit: keep only
-  // well-formed entries; the planner re-canonicalises and re-checks exclusions anyway.
-  return state.additions.filter((c): c is Candidate => {
-    const x = c as Partial<Candidate> | null
-    return !!x && (x.kind === 'ip' || x.kind === 'host') && typeof x.value === 'string' && !!x.stats && typeof x.stats.sessions === 'number'
-  })
+/**
+ * The proposals the bot's own commit on the open PR's branch carries: values its list
+ * files add over `current`, with the evidence its message states. Nothing is read from
+ * the PR body, which anyone with write access can edit unseen.
+ */
+export function carriedFromOpen(
+  open: { botCommit: { message: string; files: Record<string, string | null> } | null } | null,
+  paths: { ips: string; hosts: string },
+  current: { ips: string[]; hosts: string[] }
+): Candidate[] {
+  if (!open?.botCommit) return []
+  const files: BotCommitContent['files'] = { ips: open.botCommit.files[paths.ips] ?? null, hosts: open.botCommit.files[paths.hosts] ?? null }
+  return carriedFromCommit({ message: open.botCommit.message, files }, current)
 }
 
 /**
@@ -57,14 +62,22 @@ export function carriedFromBody(body: string | undefined): Candidate[] {
 export type DriftSource = (desired: { ips: string[]; hosts: string[] }) => Promise<{ ips: string[]; hosts: string[] } | null>
 
 export async function collect(rt: Runtime, inputs: Inputs, deps: { source: ObservationSource; proposals?: ProposalPort; drift?: DriftSource }): Promise<CollectResult> {
-  const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: false })
+  const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: false, widest: widestOf(inputs) })
   const to = rt.now()
   const window = { from: inputs.lookback.ms === null ? null : to - inputs.lookback.ms, to }
 
+  const redact = rt.redact ?? ((t: string) => t)
   const observations = await deps.source(window, { rules: files.rules })
-  const open = deps.proposals ? await deps.proposals.findOpen() : null
-  const carried = carriedFromBody(open?.body)
-  if (open) rt.log.info(`Open proposal #${open.number} carries ${carried.length} proposed entr${carried.length === 1 ? 'y' : 'ies'}.`)
+  // Source warnings quote API errors, which may quote a credential: mask them while they
+  // are raw text, before any renderer escapes them (escaping hides `_`/`-` from a mask).
+  observations.stats.warnings = observations.stats.warnings.map(redact)
+  const current = { ips: files.ips.entries, hosts: files.hosts.entries }
+  const open = deps.proposals ? await deps.proposals.findOpen([files.paths.ips, files.paths.hosts]) : null
+  const carried = carriedFromOpen(open, files.paths, current)
+  if (open) {
+    rt.log.info(`Open proposal #${open.number} carries ${carried.length} proposed entr${carried.length === 1 ? 'y' : 'ies'} from the bot's own commit.`)
+    if (!open.botCommit) rt.log.warning(`Open proposal #${open.number}: nothing is carried forward because ${open.distrust ?? 'its branch tip is not the bot\'s commit'}; only this run's evidence is proposed.`)
+  }
 
   const drift = deps.drift ? await deps.drift({ ips: files.ips.entries, hosts: files.hosts.entries }) : null
   const imports = drift ? [...drift.ips.map((value) => ({ kind: 'ip' as const, value })), ...drift.hosts.map((value) => ({ kind: 'host' as const, value }))] : []
@@ -72,12 +85,13 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
 
   const plan = buildCollectPlan({
     observations,
-    current: { ips: files.ips.entries, hosts: files.hosts.entries },
+    current,
     rules: files.rules,
     expiredRules: files.expired,
-    options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to },
+    options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to, widest: widestOf(inputs) },
     carried: { additions: carried },
-    imports
+    imports,
+    certlessRule: { thresholds: { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }, ports: inputs.ports }
   })
   for (const w of plan.warnings) rt.log.warning(w)
   rt.print(renderText(plan))
@@ -107,11 +121,12 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
     rt.log.info('Nothing new to propose and no open proposal: no commit, no pull request.')
     return { plan, operation: 'none' }
   }
+  // Masked again after rendering: everything GitHub stores passes through the redactor.
   const result = await deps.proposals.upsert({
     files: changed,
-    message: renderCommitMessage(plan),
-    title: renderPrTitle(plan),
-    body: renderPrBody(plan, prContext(rt, inputs))
+    message: redact(renderCommitMessage(plan)),
+    title: redact(renderPrTitle(plan)),
+    body: redact(renderPrBody(plan, prContext(rt, inputs)))
   })
   if (result.operation === 'blocked-human-commits') {
     rt.log.warning(`Someone pushed to ${inputs['pr-branch']}; collect leaves that branch and its pull request alone. Merge or close it, then the next run proposes again.`)

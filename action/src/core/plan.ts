@@ -13,8 +13,10 @@
  *    dashboard imports or carried proposals). Excluded values below the thresholds are
  *    dropped silently: they would not have been proposed anyway, and listing every
  *    one-session subdomain of an excluded domain each run is noise.
- * 4. Thresholds (`min-sessions` AND `min-devices`) apply to log evidence only; dashboard
- *    imports and carried proposals skip them (a reviewer already decides on those).
+ * 4. Thresholds (`min-sessions` AND `min-devices`) apply to log evidence; dashboard
+ *    imports skip them (a reviewer already decides on those). A carried proposal stays
+ *    while its recorded evidence (from the bot's own commit) or this run's meets the
+ *    current thresholds.
  * 5. The strongest candidates, up to `max-new-entries`, become additions; the rest is held back.
  * 6. Listed entries that now match an exclusion become removals.
  * 7. Certificate-less devices (`core/devices.ts`) are reported by counts only. The sources
@@ -49,7 +51,7 @@ export interface CollectInput {
   rules: ExclusionRule[]
   expiredRules: ExclusionRule[]
   options: CollectOptions
-  /** Proposals of the still-open PR (from its hidden state), kept on re-runs if still valid. */
+  /** Proposals of the still-open PR (from the bot's own commit), kept on re-runs if still valid. */
   carried?: { additions: Candidate[] }
   /** Hand-added Gateway items that sync reported as drift: proposed for import (source 'dashboard'). */
   imports?: { kind: EntryKind; value: string }[]
@@ -387,8 +389,8 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     return undefined
   }
 
-  // --- Carried proposals of the open PR, re-validated (the state is editable by anyone
-  // with write access to the PR).
+  // --- Carried proposals of the open PR, re-validated: canonical form, list-file limits,
+  // exclusions and the current thresholds all apply again.
   const carried = new Map<string, Candidate>()
   let carriedMalformed = 0
   for (const raw of input.carried?.additions ?? []) {
@@ -417,6 +419,8 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   let alreadyListed = 0
   let carriedListed = 0
   let carriedExcluded = 0
+  let carriedBelow = 0
+  const meets = (st: Stats): boolean => st.sessions >= options.minSessions && st.devices >= options.minDevices
 
   const sortedKeys = [...candidates.keys()].sort()
   for (const k of sortedKeys) {
@@ -437,9 +441,13 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
       if (prior) carriedExcluded++
       continue
     }
-    if (prior) {
+    if (prior && !passes && !meets(prior.stats)) {
+      carriedBelow++
+      belowThreshold.push(candidate)
+    } else if (prior) {
       // Observed again: this run's counts win (they describe the current window), the
-      // earliest first sighting is kept, and the proposal stays whatever the thresholds say.
+      // earliest first sighting is kept, and the proposal stays while either this run's or
+      // the recorded evidence meets the thresholds.
       eligible.push({
         ...candidate,
         stats: { ...candidate.stats, firstSeen: minSeen(prior.stats.firstSeen, candidate.stats.firstSeen), lastSeen: Math.max(prior.stats.lastSeen, candidate.stats.lastSeen) },
@@ -460,6 +468,11 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     if (ex) {
       suppressed.push({ candidate: prior, ...ex })
       carriedExcluded++
+      continue
+    }
+    if (!meets(prior.stats)) {
+      carriedBelow++
+      belowThreshold.push(prior)
       continue
     }
     eligible.push(prior)
@@ -517,6 +530,7 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   }
   if (carriedExcluded) warnings.push(`${plural(carriedExcluded, 'earlier proposal is', 'earlier proposals are')} now excluded and no longer proposed`)
   if (carriedListed) warnings.push(`${plural(carriedListed, 'earlier proposal is', 'earlier proposals are')} now listed and no longer proposed`)
+  if (carriedBelow) warnings.push(`${plural(carriedBelow, 'earlier proposal is', 'earlier proposals are')} below the current thresholds and no longer proposed`)
   if (carriedMalformed) warnings.push(`${plural(carriedMalformed, 'earlier proposal was', 'earlier proposals were')} not a valid value and dropped`)
 
   // Ties are broken on the full raw text (the map key): truncated values can collide.

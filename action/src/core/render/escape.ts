@@ -6,7 +6,7 @@
  * - no value can inject Markdown/HTML (links, images, `<details>` breakouts, scripts),
  * - no value can ping people or teams (`@org/team`) or link issues (`#123`),
  * - no value can move a terminal cursor or reorder text (C0/C1 controls, bidi overrides),
- * - no value can close or forge the hidden state comment.
+ * - no value can open or close an HTML comment (which would hide text from a reviewer).
  *
  * Approach: values go into inline code spans (GitHub does not autolink, mention or
  * reference inside code) whose fence is longer than any backtick run in the value; free
@@ -88,8 +88,8 @@ export function escapeHtml(s: string): string {
  * backtick run in the value, padded with spaces when the value starts or ends with a
  * backtick. Controls become `\uXXXX` (a newline would end a table row). Pipes are escaped
  * (GFM splits table cells on `|` even inside code spans; `\|` renders as `|`). HTML
- * comment delimiters get a zero-width space so no value can open, close or forge the
- * hidden state comment. Meant for table cells: outside a table a `|` would show as `\|`
+ * comment delimiters get a zero-width space so no value can open or close a comment and
+ * hide the text after it. Meant for table cells: outside a table a `|` would show as `\|`
  * (canonical values never contain one).
  */
 export function code(s: string): string {
@@ -112,42 +112,4 @@ export function code(s: string): string {
  */
 export function plain(s: string): string {
   return defuseLinkers(visible(s))
-}
-
-const STATE_PREFIX = '<!-- gateway-tls-bypass:state v1 '
-const STATE_SUFFIX = ' -->'
-const STATE_PATTERN = /<!-- gateway-tls-bypass:state v1 (.*?) -->/g
-
-/**
- * The hidden state comment for a PR body: one line of JSON in an HTML comment. Every
- * `<`, `>`, `&` and (inside strings) `-` is written as a `\u00XX` JSON escape, so no value
- * can close the comment (`-->`, `--!>`) or open another; U+2028/2029 are escaped too.
- */
-export function embedState(obj: unknown): string {
-  const json = JSON.stringify(obj) ?? 'null'
-  const safe = json
-    .replace(/"(?:[^"\\]|\\.)*"/g, (str) => str.replace(/-/g, '\\u002d'))
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029')
-  return `${STATE_PREFIX}${safe}${STATE_SUFFIX}`
-}
-
-/**
- * Reads the state embedded by {@link embedState} from a PR body; the LAST comment wins (the
- * real one is always at the end). Returns null when absent or unparsable. The result is
- * untrusted (anyone who can edit the PR can edit it): validate before use.
- */
-export function extractState(body: unknown): unknown {
-  if (typeof body !== 'string') return null
-  let last: string | undefined
-  for (const m of body.matchAll(STATE_PATTERN)) last = m[1]
-  if (last === undefined) return null
-  try {
-    return JSON.parse(last) as unknown
-  } catch {
-    return null
-  }
 }
