@@ -479,3 +479,109 @@ describe('invariants (property)', () => {
     )
   })
 })
+
+describe('rule 11: certificate-less devices', () => {
+  type Report = NonNullable<Observations['certless']>
+  const m = (r: Record<string, Stats>) => new Map(Object.entries(r))
+  function withCertless(p: ObsParts, report: Partial<Report>, extra: Parameters<typeof plan>[1] = {}) {
+    const o = obs(p)
+    o.certless = { devices: [], devicesSeen: 0, sessionsExcluded: 0, onlyCertless: { hosts: new Map(), ips: new Map() }, ...report }
+    return buildCollectPlan({
+      observations: o,
+      current: extra.current ?? { ips: [], hosts: [] },
+      rules: extra.rules ?? [],
+      expiredRules: [],
+      options: { ...OPTS, minSessions: 2, minDevices: 1, maxNewEntries: 25, ...extra.options },
+      ...(extra.certlessRule ? { certlessRule: extra.certlessRule } : {})
+    })
+  }
+  // The issue's fleet: one device without the certificate failed on 120 ordinary sites, three
+  // sessions each; the source left those out, so only the pinned app on 4 healthy devices remains.
+  const sites = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`site${i}.example`, st(3, 1, 1)]))
+  const issueFleet = (): ObsParts => ({ hostFailures: { 'api.pinned.example': st(8, 4) } })
+  const issueReport = (): Partial<Report> => ({
+    devices: [{ failedDestinations: 120, failedSessions: 360, tlsSessions: 360 }],
+    devicesSeen: 6,
+    sessionsExcluded: 360,
+    onlyCertless: { hosts: m(sites), ips: m({ '192.0.2.7': st(3, 1, 1) }) }
+  })
+
+  it('at the default thresholds only the pinned app is proposed; the 121 destinations are reported, never candidates', () => {
+    const p = withCertless(issueFleet(), issueReport())
+    expect(values(p.additions)).toEqual(['api.pinned.example'])
+    expect(p.heldBack).toEqual([])
+    expect(p.belowThreshold).toEqual([])
+    expect(p.next.hosts).toEqual(['api.pinned.example'])
+    expect(p.next.ips).toEqual([])
+    expect(p.certless?.onlyCertless).toHaveLength(121)
+    expect(p.certless?.devices).toEqual([{ failedDestinations: 120, failedSessions: 360, tlsSessions: 360 }])
+    expect(p.certless).toMatchObject({ devicesSeen: 6, sessionsExcluded: 360, notShown: { listed: 0, excluded: 0, elsewhere: 0, invalid: 0 } })
+  })
+
+  it('even with no thresholds and no cap, nothing of onlyCertless becomes a candidate', () => {
+    const p = withCertless({}, issueReport(), { options: { minSessions: 0, minDevices: 0, maxNewEntries: Infinity } })
+    expect([...p.additions, ...p.heldBack, ...p.belowThreshold, ...p.suppressed.map((s) => s.candidate)]).toEqual([])
+    expect(p.next).toEqual({ ips: [], hosts: [] })
+  })
+
+  it('merges spellings of one destination (sessions add, devices take the max) and ranks strongest first', () => {
+    const p = withCertless({}, {
+      onlyCertless: {
+        hosts: m({ 'Site.Example': st(3, 1), 'site.example.': st(4, 2), ' SITE.example ': st(1, 1), 'other.example': st(9, 1) }),
+        ips: m({ '::ffff:192.0.2.1': st(2, 1), '192.0.2.1': st(2, 1), '2001:DB8::1': st(1, 1) })
+      }
+    })
+    expect(p.certless?.onlyCertless.map((d) => [d.kind, d.value, d.stats.sessions, d.stats.devices])).toEqual([
+      ['host', 'site.example', 7, 2],
+      ['host', 'other.example', 9, 1],
+      ['ip', '192.0.2.1', 4, 1],
+      ['ip', '2001:db8::1', 1, 1]
+    ])
+    // Keys arrive trimmed from the sources; one with spaces is not a destination, as for candidates.
+    expect(p.certless?.notShown.invalid).toBe(1)
+  })
+
+  it('counts, and does not show, what is listed, excluded, a candidate anyway, or not a destination', () => {
+    const p = withCertless(
+      { hostFailures: { 'shared.example': st(5, 3) } },
+      {
+        onlyCertless: {
+          hosts: m({
+            'listed.example': st(3, 1), 'mail.google.com': st(3, 1), 'shared.example': st(3, 1), 'kept.example': st(3, 1),
+            '<script>alert(1)</script>': st(3, 1), '10.0.0.1': st(3, 1), 'a\u0000b': st(1, 1)
+          }),
+          ips: m({ '192.0.2.9': st(3, 1), '203.0.113.5': st(3, 1), '10.0.0.0/8': st(3, 1), 'bogus': st(1, 1) })
+        }
+      },
+      { current: { ips: ['192.0.2.0/24'], hosts: ['listed.example'] }, rules: [rule('google.com'), rule('203.0.113.0/24')] }
+    )
+    expect(p.certless?.onlyCertless.map((d) => d.value)).toEqual(['kept.example'])
+    expect(p.certless?.notShown).toEqual({ listed: 2, excluded: 2, elsewhere: 1, invalid: 5 })
+    // Invalid values from this map are counted only: they do not join the hostile-value table either.
+    expect(p.invalid).toEqual([])
+    expect(values(p.additions)).toEqual(['shared.example'])
+  })
+
+  it('carries the rule the source applied, or safe defaults', () => {
+    const rule11 = { thresholds: { minDestinations: 20, minFailedPercent: 80 }, ports: [8443, 443] }
+    expect(withCertless({}, {}, { certlessRule: rule11 }).certless).toMatchObject({ thresholds: rule11.thresholds, ports: [443, 8443] })
+    expect(withCertless({}, {}).certless).toMatchObject({ thresholds: { minDestinations: 10, minFailedPercent: 50 }, ports: [443] })
+    const bogus = { thresholds: { minDestinations: Number.NaN, minFailedPercent: 500 }, ports: [] }
+    expect(withCertless({}, {}, { certlessRule: bogus }).certless).toMatchObject({ thresholds: { minDestinations: 10, minFailedPercent: 50 }, ports: [443] })
+  })
+
+  it('cleans and ranks tallies; devicesSeen is at least the devices classified', () => {
+    const p = withCertless({}, {
+      devices: [{ failedDestinations: 12, failedSessions: 30, tlsSessions: 40 }, { failedDestinations: 120, failedSessions: -5, tlsSessions: Number.NaN }],
+      devicesSeen: 1,
+      sessionsExcluded: Number.POSITIVE_INFINITY
+    })
+    expect(p.certless?.devices).toEqual([{ failedDestinations: 120, failedSessions: 0, tlsSessions: 0 }, { failedDestinations: 12, failedSessions: 30, tlsSessions: 40 }])
+    expect(p.certless?.devicesSeen).toBe(2)
+    expect(p.certless?.sessionsExcluded).toBe(0)
+  })
+
+  it('is absent when the source did not tally devices', () => {
+    expect(plan({ hostFailures: { 'a.example': st(3, 2) } }).certless).toBeUndefined()
+  })
+})
