@@ -413,7 +413,8 @@ interface Oracle {
   /** Canonical hostnames seen on each canonical origin IP (both directions of the logs). */
   namesOn: Map<string, Set<string>>
   /** Merged candidates from the logs, imports and carried proposals. */
-  candidates: Map<string, { kind: EntryKind; value: string; sessions: number; devices: number; imported: boolean; carried: boolean }>
+  /** `carriedMeets`: the carried proposal's recorded evidence meets the thresholds (the last one for a value wins). */
+  candidates: Map<string, { kind: EntryKind; value: string; sessions: number; devices: number; imported: boolean; carried: boolean; carriedMeets?: boolean }>
   listed: (kind: EntryKind, value: string) => boolean
   /** The active rules that cover a value (directly, by containment, or via a name seen on it). */
   coveringRules: (kind: EntryKind, value: string) => { rule: ExclusionRule; via?: string }[]
@@ -463,9 +464,10 @@ function oracle(input: CollectInput): Oracle {
     // Carried proposals do not add to this run's counts: only mark them.
     if (c.ok && listable(item.kind, c.value)) {
       const k = key(item.kind, c.value)
+      const carriedMeets = num(item.stats?.sessions) >= input.options.minSessions && num(item.stats?.devices) >= input.options.minDevices
       const prev = candidates.get(k)
-      if (prev) prev.carried = true
-      else candidates.set(k, { kind: item.kind, value: c.value, sessions: 0, devices: 0, imported: false, carried: true })
+      if (prev) Object.assign(prev, { carried: true, carriedMeets })
+      else candidates.set(k, { kind: item.kind, value: c.value, sessions: 0, devices: 0, imported: false, carried: true, carriedMeets })
     }
   }
 
@@ -654,7 +656,8 @@ describe('collect plan under hostile input (fast-check)', () => {
         for (const [k, cand] of o.candidates) {
           if (o.listed(cand.kind, cand.value) || o.coveringRules(cand.kind, cand.value).length > 0) continue
           const passes = cand.imported || (cand.sessions >= minSessions && cand.devices >= minDevices)
-          if (passes || cand.carried) eligible.push(k)
+          // A carried proposal stays while this run's or its recorded evidence meets the thresholds.
+          if (passes || (cand.carried && cand.carriedMeets)) eligible.push(k)
           else below.push(k)
         }
         expect([...keysOf(plan.additions), ...keysOf(plan.heldBack)].sort()).toEqual(eligible.sort())

@@ -402,18 +402,29 @@ describe('rule 8: carried proposals', () => {
     expect(p.warnings).toContain('2 earlier proposals are now excluded and no longer proposed')
   })
 
-  it('malformed carried state (edited PR body) is re-canonicalised or dropped with a warning', () => {
+  it('malformed carried proposals are re-canonicalised, or dropped with a warning; junk stats do not meet the thresholds', () => {
     const bad = [
       carriedHost('<img src=x>', st(1, 1)),
       { ...carriedHost('192.0.2.1', st(1, 1)), kind: 'ip' as const, otherSide: ['ok.example', '-->'], otherSideTotal: -5 },
       carriedHost('UPPER.Example', { sessions: Number.NaN, devices: -1, users: 1, firstSeen: 0, lastSeen: 0 })
     ]
     const p = plan({}, { carried: { additions: bad as Candidate[] } })
-    expect(p.additions.map((c) => [c.kind, c.value, c.otherSide, c.otherSideTotal, c.stats.sessions, c.stats.devices])).toEqual([
-      ['ip', '192.0.2.1', ['ok.example'], 1, 1, 1], // 1 device ranks above 0
-      ['host', 'upper.example', ['192.0.2.1'], 1, 0, 0]
-    ])
+    expect(p.additions.map((c) => [c.kind, c.value, c.otherSide, c.otherSideTotal, c.stats.sessions, c.stats.devices])).toEqual([['ip', '192.0.2.1', ['ok.example'], 1, 1, 1]])
+    expect(values(p.belowThreshold)).toEqual(['upper.example'])
     expect(p.warnings).toContain('1 earlier proposal was not a valid value and dropped')
+    expect(p.warnings).toContain('1 earlier proposal is below the current thresholds and no longer proposed')
+  })
+
+  it.each([
+    ['not observed, recorded evidence below the raised thresholds', {}, st(4, 2), false],
+    ['not observed, recorded evidence meets them', {}, st(10, 3), true],
+    ['observed weakly again, recorded evidence below them', { hostFailures: { 'c.example': st(1, 1) } }, st(4, 2), false],
+    ['observed weakly again, recorded evidence meets them', { hostFailures: { 'c.example': st(1, 1) } }, st(10, 3), true],
+    ['observed strongly again, recorded evidence below them', { hostFailures: { 'c.example': st(12, 4) } }, st(1, 1), true]
+  ])('a carried proposal must still meet the current thresholds: %s', (_name, obsParts, recorded, kept) => {
+    const p = plan(obsParts, { carried: { additions: [carriedHost('c.example', recorded)] }, options: { minSessions: 10, minDevices: 3 } })
+    expect(values(p.additions)).toEqual(kept ? ['c.example'] : [])
+    expect(values(p.belowThreshold)).toEqual(kept ? [] : ['c.example'])
   })
 })
 

@@ -8,10 +8,9 @@ import {
   renderPrTitle,
   renderSummary,
   renderText,
-  type CollectState,
   type PrContext
 } from '../action/src/core/render/collect.js'
-import { extractState } from '../action/src/core/render/escape.js'
+import { parseCommitEvidence } from '../action/src/core/carried.js'
 import type { Candidate, CollectPlan, ExclusionRule, InvalidValue, Stats } from '../action/src/core/types.js'
 
 // What an attacker can put in an SNI, a reason or a warning (render-escape.test.ts has
@@ -135,9 +134,10 @@ describe('renderPrBody', () => {
     expect(body).toContain('[workflow run](https://github.com/acme/bypass/actions/runs/1)')
   })
 
-  it('ends with the hidden state, which round-trips the additions', () => {
-    expect(body.trimEnd().endsWith('-->')).toBe(true)
-    expect(extractState(body)).toEqual({ version: 1, additions: [PINNED, PINNED_IP] } satisfies CollectState)
+  it('carries no hidden state: no HTML comment at all, nothing a later run could read back', () => {
+    expect(body).not.toContain('<!--')
+    expect(body).not.toContain('gateway-tls-bypass:state')
+    expect(body.trimEnd().endsWith('</sub>')).toBe(true)
   })
 
   it('caps the other side and says how many more there were', () => {
@@ -145,12 +145,13 @@ describe('renderPrBody', () => {
     expect(renderPrBody(mkPlan({ additions: [many] }), CTX)).toContain('`e.example`, +26 more |')
   })
 
-  it('never prints device or user identities: the state carries only the candidate fields and counts', () => {
-    const state = extractState(body) as CollectState
-    for (const c of state.additions) {
-      expect(Object.keys(c).sort()).toEqual(['kind', 'otherSide', 'otherSideTotal', 'source', 'stats', 'value'])
-      expect(Object.keys(c.stats).sort()).toEqual(['devices', 'firstSeen', 'lastSeen', 'sessions', 'users'])
-    }
+  it('the commit message carries the evidence: its + lines parse back to the additions (minute precision, other side as a count)', () => {
+    const parsed = parseCommitEvidence(renderCommitMessage(BASIC))
+    const minute = (ms: number) => (ms > 0 ? Math.floor(ms / 60_000) * 60_000 : 0)
+    expect(parsed).toEqual(
+      BASIC.additions.map((c) => ({ ...c, stats: { ...c.stats, firstSeen: minute(c.stats.firstSeen), lastSeen: minute(c.stats.lastSeen) }, otherSide: [], otherSideTotal: c.otherSideTotal }))
+    )
+    for (const c of parsed) expect(Object.keys(c.stats).sort()).toEqual(['devices', 'firstSeen', 'lastSeen', 'sessions', 'users'])
   })
 })
 
@@ -164,19 +165,17 @@ describe('renderPrBody with hostile values', () => {
     warnings: HOSTILE
   })
   const body = renderPrBody(plan, { ...CTX, runUrl: 'javascript:alert(1)//https://x', source: '@org/team <b>', lookback: '`7d`' })
-  const prose = stripCode(body.slice(0, body.lastIndexOf('<!-- gateway-tls-bypass:state')))
+  const prose = stripCode(body)
   it('keeps every table row intact (no value can add or split a cell)', () => {
     const shapes = tableShapes(body)
     expect(shapes.length).toBeGreaterThanOrEqual(4)
     for (const rows of shapes) expect(new Set(rows).size).toBe(1)
   })
 
-  it('keeps the document structure: balanced details, one state comment at the very end', () => {
+  it('keeps the document structure: balanced details, no value opens or closes an HTML comment', () => {
     expect(prose.match(/<details>/g)?.length).toBe(prose.match(/<\/details>/g)?.length)
-    expect(body.match(/<!--/g)).toHaveLength(1)
-    expect(body.match(/-->/g)).toHaveLength(1)
-    expect(body.trimEnd().endsWith('-->')).toBe(true)
-    expect((extractState(body) as CollectState).additions).toEqual([PINNED])
+    expect(body).not.toMatch(/<!--/)
+    expect(body).not.toMatch(/--!?>/)
   })
 
   it('outside code spans: no HTML but our own tags, no links but ours, no mentions, no controls', () => {
@@ -197,22 +196,17 @@ describe('renderPrBody size limit', () => {
     cand('host', `app-${String(i).padStart(4, '0')}.pinned.example`, st(5000 - i, 50), Array.from({ length: 20 }, (_, j) => v6(i, j)), 40)
   )
 
-  it('5,000 additions: ≤ 65,536 characters, the state keeps the strongest that fit and stays parsable', () => {
+  it('5,000 additions: ≤ 65,536 characters, the table is cut with a note, and the commit message still names all 5,000', () => {
     const plan = mkPlan({ additions: big, options: { minSessions: 1, minDevices: 1, maxNewEntries: Infinity, now: NOW } })
     const body = renderPrBody(plan, CTX)
     expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
-    const state = extractState(body) as CollectState
-    expect(state.version).toBe(1)
-    expect(state.additions.length).toBeGreaterThan(10)
-    expect(state.additions).toEqual(big.slice(0, state.additions.length))
-    expect(state.omitted).toBe(5000 - state.additions.length)
-    expect(body).toContain(`carry all 5000 proposals`)
+    expect(parseCommitEvidence(renderCommitMessage(plan)).map((c) => c.value)).toEqual(big.map((c) => c.value))
     expect(body).toMatch(/_\d+ more not shown — see the job summary \/ commit message\._/)
     expect(body).toContain('### Before merging')
     expect(body).toContain('### What was read')
   })
 
-  it('when the state fits, the tables are cut and the state is whole', () => {
+  it('informational tables are cut before the additions table', () => {
     const longReason = 'r'.repeat(300)
     const plan = mkPlan({
       additions: [PINNED, PINNED_IP],
@@ -221,17 +215,16 @@ describe('renderPrBody size limit', () => {
     })
     const body = renderPrBody(plan, CTX)
     expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
-    expect(extractState(body)).toEqual({ version: 1, additions: [PINNED, PINNED_IP] })
     expect(body).toMatch(/_\d+ more not shown — see the job summary\._/)
     expect(body).toContain('| host | `api.pinnedbank.example` |') // the additions table is not the one cut
   })
 
-  it('a flood of huge warnings still fits, with the state intact', () => {
+  it('a flood of huge warnings still fits, with the additions table intact', () => {
     const plan = mkPlan({ additions: [PINNED], warnings: Array.from({ length: 1000 }, (_, i) => `${i} ${'w'.repeat(10_000)}`) })
     const body = renderPrBody(plan, CTX)
     expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
     expect(Number(/(\d+) more warnings in the run log/.exec(body)?.[1])).toBeGreaterThanOrEqual(970)
-    expect((extractState(body) as CollectState).additions).toEqual([PINNED])
+    expect(body).toContain('| host | `api.pinnedbank.example` |')
   })
 })
 
@@ -339,15 +332,13 @@ describe('end to end: planner output renders', () => {
   })
 })
 
-describe('warnings never crowd out the hidden state', () => {
-  it('keeps every proposal in the state even with 30 long, escape-heavy warnings', () => {
+describe('warnings never crowd out the additions', () => {
+  it('keeps every proposal in the table even with 30 long, escape-heavy warnings', () => {
     const additions = Array.from({ length: 200 }, (_, i) => cand('host', `app${String(i).padStart(3, '0')}.pinned.example`))
     const warnings = Array.from({ length: 30 }, () => '|*_[]()#.-!'.repeat(1000))
     const body = renderPrBody(mkPlan({ additions, warnings }), CTX)
     expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
-    const state = extractState(body) as { additions: Candidate[]; omitted?: number }
-    expect(state.additions.map((c) => c.value)).toEqual(additions.map((c) => c.value))
-    expect(state.omitted ?? 0).toBe(0)
+    for (const c of additions) expect(body).toContain(`| host | \`${c.value}\` |`)
     expect(body).toMatch(/more warnings? in the run log/)
   })
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import fc from 'fast-check'
-import { clip, code, embedState, escapeHtml, escapeMarkdown, extractState, plain, visible } from '../action/src/core/render/escape.js'
+import { clip, code, escapeHtml, escapeMarkdown, plain, visible } from '../action/src/core/render/escape.js'
 
 const ZWSP = '\u200b'
 
@@ -134,48 +133,5 @@ describe('escapeHtml and plain', () => {
 
   it('plain keeps text readable, shows controls and defuses mentions (commit messages are rendered too)', () => {
     expect(plain('ask @sec-team\n+ host evil.example')).toBe(`ask @${ZWSP}sec-team\\u000a+ host evil.example`)
-  })
-})
-
-describe('hidden state', () => {
-  const hostileState = { version: 1, additions: HOSTILE.map((value) => ({ kind: 'host', value, stats: { sessions: -1 } })) }
-
-  it('round-trips hostile values and the comment cannot be closed or opened early', () => {
-    const s = embedState(hostileState)
-    expect(s.startsWith('<!-- gateway-tls-bypass:state v1 ')).toBe(true)
-    expect(s.endsWith(' -->')).toBe(true)
-    const inner = s.slice(4, -3)
-    expect(inner).not.toMatch(/[<>&\u2028\u2029]/)
-    expect(inner).not.toContain('--')
-    expect(s).not.toMatch(/[\r\n]/)
-    expect(extractState(`# PR\n\nsome text\n\n${s}\n`)).toEqual(hostileState)
-  })
-
-  it('property: any JSON value round-trips', () => {
-    fc.assert(
-      fc.property(fc.jsonValue(), (v) => {
-        const s = embedState(v)
-        expect(s.slice(4, -3)).not.toMatch(/[<>]/)
-        // JSON normalises -0 to 0; compare through JSON.
-        expect(JSON.stringify(extractState(s))).toBe(JSON.stringify(JSON.parse(JSON.stringify(v))))
-      })
-    )
-  })
-
-  it.each([
-    ['absent', 'just a body'],
-    ['not a string', 42],
-    ['corrupt JSON', '<!-- gateway-tls-bypass:state v1 {"version":1, -->'],
-    ['wrong version marker', '<!-- gateway-tls-bypass:state v2 {"version":2} -->'],
-    ['empty', ''],
-    ['undefined', undefined]
-  ])('extractState → null when %s', (_name, body) => {
-    expect(extractState(body)).toBeNull()
-  })
-
-  it('the last state comment wins (a forged one earlier in the body is ignored)', () => {
-    const forged = embedState({ version: 1, additions: [{ kind: 'host', value: 'forged.example' }] })
-    const real = embedState({ version: 1, additions: [] })
-    expect(extractState(`${forged}\n\n| x |\n\n${real}`)).toEqual({ version: 1, additions: [] })
   })
 })

@@ -13,7 +13,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { carriedFromBody } from '../action/src/commands/collect.js'
+import { carriedFromCommit, parseCommitEvidence } from '../action/src/core/carried.js'
+import { formatListFile } from '../action/src/core/listfile.js'
 import { buildCollectPlan, type CollectInput } from '../action/src/core/plan.js'
 import {
   PR_BODY_LIMIT,
@@ -25,7 +26,6 @@ import {
   renderText,
   type PrContext
 } from '../action/src/core/render/collect.js'
-import { embedState, extractState } from '../action/src/core/render/escape.js'
 import type { Candidate, CollectOptions, CollectPlan, EntryKind, ExclusionRule, Observations, Stats } from '../action/src/core/types.js'
 
 const SEED = 20261123
@@ -267,25 +267,19 @@ function cellCount(row: string): number {
   return pipes - 1
 }
 
-const STATE_RE = /<!-- gateway-tls-bypass:state v1 .*? -->/g
 const OWN_TAGS = /<\/?(?:details|summary|sub)>/g
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
 
 /** Checks a GFM document: returns the text outside code spans, for further checks. */
 function checkMarkdown(md: string, opts: { state: boolean; runUrl?: string }): string {
   expect(md, 'control or invisible character').not.toMatch(CONTROLS)
-  // The hidden state comment is the only comment: one opener, one closer, at the very end.
+  // No HTML comment at all: nothing may hide text from a reviewer, and nothing in the
+  // body is state (the next run reads only the bot's own commit).
   const opens = md.split('<!--').length - 1
   const closes = md.split('-->').length - 1
   expect(md).not.toContain('--!>')
-  if (opts.state) {
-    expect([opens, closes]).toEqual([1, 1])
-    expect(md.trimEnd().endsWith('-->')).toBe(true)
-    expect(md.match(STATE_RE)).toHaveLength(1)
-  } else {
-    expect([opens, closes]).toEqual([0, 0])
-  }
-  const lines = md.replace(STATE_RE, '').split('\n')
+  expect([opens, closes]).toEqual([0, 0])
+  const lines = md.split('\n')
   // Tables: every row has exactly as many cells as its header.
   let header = -1
   for (const line of lines) {
@@ -313,19 +307,13 @@ function checkMarkdown(md: string, opts: { state: boolean; runUrl?: string }): s
   return outside
 }
 
-type State = { version: number; additions: Candidate[]; omitted?: number }
-
+/** The body holds no state; the commit message names every addition with its evidence, parseably. */
 function checkState(body: string, plan: CollectPlan): void {
-  const state = extractState(body) as State
-  expect(state.version).toBe(1)
-  const kept = state.additions.length
-  if (state.omitted === undefined) expect(state.additions).toEqual(plan.additions)
-  else {
-    expect(state.additions).toEqual(plan.additions.slice(0, kept))
-    expect(state.omitted).toBe(plan.additions.length - kept)
-  }
+  expect(body).not.toContain('<!--')
+  const parsed = parseCommitEvidence(renderCommitMessage(plan))
+  expect(parsed.map((c) => `${c.kind} ${c.value}`)).toEqual(plan.additions.map((c) => `${c.kind} ${c.value}`))
   // Counts only: a carried candidate has exactly these fields, and its stats are numbers.
-  for (const c of state.additions) {
+  for (const c of parsed) {
     expect(Object.keys(c).sort()).toEqual(['kind', 'otherSide', 'otherSideTotal', 'source', 'stats', 'value'])
     expect(Object.keys(c.stats).sort()).toEqual(['devices', 'firstSeen', 'lastSeen', 'sessions', 'users'])
     for (const v of Object.values(c.stats)) expect(typeof v).toBe('number')
@@ -346,7 +334,7 @@ describe('PR body, summary, commit message and text under hostile input (fast-ch
         const outside = checkMarkdown(body, { state: true, ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}) })
         // Planted device/user ids live only in invalid log values: shown escaped inside code, never as prose, never in the state.
         expect(outside).not.toMatch(UUID)
-        expect(JSON.stringify(extractState(body))).not.toMatch(UUID)
+        expect(renderCommitMessage(plan)).not.toMatch(UUID)
         // Additions are listed as code spans (when the table was not shortened).
         if (!/more not shown/.test(body)) for (const a of plan.additions) expect(body).toContain(`\`${a.value}\``)
       }),
@@ -398,14 +386,16 @@ describe('PR body, summary, commit message and text under hostile input (fast-ch
     )
   })
 
-  it('7f. re-run: the state read back from the body (carriedFromBody) proposes the same additions again', () => {
+  it('7f. re-run: what the bot\u2019s commit carries (message + list files) proposes the same values again', () => {
     fc.assert(
-      fc.property(inputArb, ctxArb, (input, ctx) => {
+      fc.property(inputArb, (input) => {
         const plan = buildCollectPlan(input)
-        const carried = carriedFromBody(renderPrBody(plan, ctx))
-        expect(carried).toEqual(plan.additions)
+        const files = { ips: formatListFile([], plan.next.ips, 'ip'), hosts: formatListFile([], plan.next.hosts, 'host') }
+        const carried = carriedFromCommit({ message: renderCommitMessage(plan), files }, input.current)
+        const key = (c: Candidate) => `${c.kind} ${c.value}`
+        expect(carried.map(key).sort()).toEqual(plan.additions.map(key).sort())
         const again = buildCollectPlan({ ...input, carried: { additions: carried } })
-        expect(again.additions).toEqual(plan.additions)
+        expect(again.additions.map(key)).toEqual(plan.additions.map(key))
         expect(again.next).toEqual(plan.next)
       }),
       params(7, 40)
@@ -463,38 +453,6 @@ describe('PR body, summary, commit message and text under hostile input (fast-ch
         checkMarkdown(body, { state: true, runUrl: 'https://github.com/o/r/actions/runs/1' })
       }),
       params(5, 8)
-    )
-  })
-})
-
-describe('hidden state comment (fast-check)', () => {
-  const nasty = fc.oneof(
-    fc.constantFrom('-->', '--!>', '<!--', '--', '->', '<', '>', '&', '\u2028', '\u2029', '-\u2028->', ' -->', '<!-- gateway-tls-bypass:state v1 {} -->', '"', '\\', '\\u002d'),
-    fc.string({ unit: 'binary', maxLength: 20 }),
-    fc.array(fc.constantFrom('-', '>', '<', '!', ' ', '\u2028', '"', '\\', 'a'), { maxLength: 12 }).map((xs) => xs.join(''))
-  )
-  const jsonish = fc.letrec((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      nasty,
-      fc.jsonValue({ maxDepth: 2 }),
-      fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(nasty, tie('value'), { maxKeys: 4 })
-    )
-  })).value
-
-  it('8. extractState(embedState(x)) deep-equals x; the comment is one line that nothing inside can close', () => {
-    fc.assert(
-      fc.property(jsonish, fc.constantFrom('', 'text before\n', '<!-- gateway-tls-bypass:state v1 {"forged":true} -->\n'), (x, before) => {
-        const s = embedState(x)
-        expect(s).not.toMatch(/[\n\r\u2028\u2029]/)
-        expect(s.indexOf('-->')).toBe(s.length - 3)
-        expect(s.lastIndexOf('<!--')).toBe(0)
-        expect(s).not.toContain('--!>')
-        expect(extractState(`${before}${s}\n`)).toEqual(JSON.parse(JSON.stringify(x)) as unknown)
-        expect(extractState(s)).toEqual(x)
-      }),
-      params(6, 200)
     )
   })
 })
