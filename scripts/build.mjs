@@ -9,7 +9,9 @@ const outdir = new URL('../action/dist/', import.meta.url).pathname
 /** Each entry becomes action/dist/<name>.mjs. */
 export const entries = {
   index: 'action/src/index.ts',
-  cli: 'action/src/cli.ts'
+  cli: 'action/src/cli.ts',
+  // Started by sources/logpush/threads.ts as a worker thread (found next to the chunk or entry).
+  'logpush-worker': 'action/src/sources/logpush/worker.ts'
 }
 
 await rm(outdir, { recursive: true, force: true })

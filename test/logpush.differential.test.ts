@@ -6,41 +6,50 @@ import { join } from 'node:path'
 import { constants, gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Observations, Stats } from '../action/src/core/types.js'
+import type { ExclusionRule, Observations, Stats } from '../action/src/core/types.js'
+import { canonicalHost } from '../action/src/core/values.js'
 import { readLogpush } from '../action/src/sources/logpush/index.js'
 import { Aggregator } from '../action/src/sources/logpush/aggregate.js'
 import { LineScanner, MAX_LINE } from '../action/src/sources/logpush/scan.js'
+import { scanFile } from '../action/src/sources/logpush/files.js'
+import { scanThreaded } from '../action/src/sources/logpush/threads.js'
 import { parseTime } from '../action/src/sources/logpush/time.js'
 
 const NOW = Date.UTC(2026, 9, 15, 12)
 const WINDOW = { from: NOW - 86_400_000, to: NOW }
-const RULES = { window: WINDOW, ports: [443, 8443], policy: { name: 'gateway-tls-bypass', id: 'AB-12' } }
+
+const EXCLUSIONS: ExclusionRule[] = [
+  { kind: 'host', value: 'google.com', reason: 'tenant controls', line: 1 },
+  { kind: 'host', value: 'vendor.example', reason: 'test', line: 2 },
+  { kind: 'ip', value: '203.0.113.0/24', reason: 'not a hostname rule', line: 3 }
+]
+const RULES = { window: WINDOW, ports: [443, 8443], policy: { name: 'gateway-tls-bypass', id: 'AB-12' }, exclusions: EXCLUSIONS }
 
 /** The reference: written from the spec, independently of aggregate.ts and scan.ts. */
 function reference(lines: string[], rules = RULES): Observations {
-  type A = { sessions: number; devices: Set<string>; users: Set<string>; firstSeen: number; lastSeen: number }
-  const hostFailures = new Map<string, A>()
-  const ipFailures = new Map<string, A>()
-  const bypassedHosts = new Map<string, A>()
-  const hostIps = new Map<string, Set<string>>()
-  const ipHosts = new Map<string, Set<string>>()
+  type Hit = { device: string; user: string | undefined; t: number }
+  const hostFailures = new Map<string, Hit[]>()
+  const ipFailures = new Map<string, Hit[]>()
+  const bypassedHosts = new Map<string, Hit[]>()
+  const hostIpHits: { host: string; ip: string; device: string }[] = []
+  const excludedOn = new Map<string, Set<string>>()
+  const devices = new Map<string, { tls: number; failed: number; dests: Set<string> }>()
   const records: Record<string, number> = {}
   let inWindow = 0
   let malformed = 0
   const str = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : '')
-  const add = (m: Map<string, Set<string>>, k: string, v: string): void => {
-    if (!m.has(k)) m.set(k, new Set())
-    m.get(k)?.add(v)
+  const excluded = (s: string): boolean => {
+    const c = canonicalHost(s)
+    return c.ok && ['google.com', 'vendor.example'].some((d) => c.value === d || c.value.endsWith('.' + d))
   }
-  const count = (m: Map<string, A>, k: string, o: Record<string, unknown>, t: number): void => {
-    const a = m.get(k) ?? { sessions: 0, devices: new Set(), users: new Set(), firstSeen: t, lastSeen: t }
-    m.set(k, a)
-    a.sessions++
-    a.firstSeen = Math.min(a.firstSeen, t)
-    a.lastSeen = Math.max(a.lastSeen, t)
-    if (typeof o.DeviceID === 'string' && o.DeviceID !== '') a.devices.add(o.DeviceID)
+  const seen = (ip: string, sni: string): void => {
+    if (!ip || !sni || !excluded(sni)) return
+    if (!excludedOn.has(ip)) excludedOn.set(ip, new Set())
+    excludedOn.get(ip)?.add(sni)
+  }
+  const count = (m: Map<string, Hit[]>, k: string, o: Record<string, unknown>, t: number): void => {
     const user = typeof o.UserID === 'string' && o.UserID !== '' ? o.UserID : typeof o.Email === 'string' && o.Email !== '' ? o.Email : undefined
-    if (user !== undefined) a.users.add(user)
+    m.set(k, [...(m.get(k) ?? []), { device: typeof o.DeviceID === 'string' ? o.DeviceID : '', user, t }])
   }
   for (const line of lines) {
     if (Buffer.byteLength(line) > MAX_LINE) { malformed++; continue }
@@ -64,22 +73,32 @@ function reference(lines: string[], rules = RULES): Observations {
     if (ds === 'zero_trust_network_sessions') {
       const ip = str(r.OriginIP)
       const hasSni = r.SNI !== undefined && r.SNI !== null && r.SNI !== ''
-      const sni = typeof r.SNI === 'string' ? str(r.SNI) : hasSni ? JSON.stringify(r.SNI).slice(0, 300).toLowerCase() : ''
-      if (ip && sni && typeof r.SNI === 'string') add(ipHosts, ip, sni)
+      const sni = typeof r.SNI === 'string' ? str(r.SNI) : hasSni ? (Array.isArray(r.SNI) ? `[array of ${r.SNI.length}]` : typeof r.SNI === 'object' ? '{object}' : String(r.SNI)) : ''
+      if (typeof r.SNI === 'string') seen(ip, sni)
       const reason = r.ConnectionCloseReason
       const failing = typeof reason === 'string' && reason.split('_').join('').toLowerCase() === 'clienttlserror'
       const port = typeof r.OriginPort === 'number' ? r.OriginPort : typeof r.OriginPort === 'string' && /^\s*\d+\s*$/.test(r.OriginPort) ? Number(r.OriginPort) : NaN
-      if (!failing || !rules.ports.includes(port)) continue
+      if (!rules.ports.includes(port)) continue
+      const device = typeof r.DeviceID === 'string' ? r.DeviceID : ''
+      if (device !== '') {
+        const d = devices.get(device) ?? { tls: 0, failed: 0, dests: new Set<string>() }
+        devices.set(device, d)
+        d.tls++
+        if (failing) {
+          d.failed++
+          if (hasSni) d.dests.add('h' + sni)
+          else if (ip) d.dests.add('i' + ip)
+        }
+      }
+      if (!failing) continue
       if (hasSni) {
         count(hostFailures, sni, r, t)
-        if (ip) add(hostIps, sni, ip)
+        if (ip) hostIpHits.push({ host: sni, ip, device })
       } else if (ip) {
         count(ipFailures, ip, r, t)
       }
     } else if (ds === 'gateway_network') {
-      const ip = str(r.DestinationIP)
-      const sni = str(r.SNI)
-      if (ip && sni) add(ipHosts, ip, sni)
+      seen(str(r.DestinationIP), str(r.SNI))
     } else {
       const host = str(r.HTTPHost)
       const byName = r.PolicyName === rules.policy.name
@@ -87,9 +106,38 @@ function reference(lines: string[], rules = RULES): Observations {
       if (host && typeof r.Action === 'string' && r.Action.toLowerCase() === 'bypass' && (byName || byId)) count(bypassedHosts, host, r, t)
     }
   }
-  const stats = (m: Map<string, A>): Map<string, Stats> => new Map([...m].map(([k, a]) => [k, { sessions: a.sessions, devices: a.devices.size, users: a.users.size, firstSeen: a.firstSeen, lastSeen: a.lastSeen }]))
+  // Certificate-less: at least 10 failing destinations and at least half the TLS sessions failing.
+  const certless = new Set([...devices].filter(([, d]) => d.dests.size >= 10 && d.failed * 2 >= Math.max(d.tls, d.failed)).map(([id]) => id))
+  const statsOf = (hits: Hit[]): Stats => ({
+    sessions: hits.length, devices: new Set(hits.map((h) => h.device).filter((d) => d !== '')).size,
+    users: new Set(hits.flatMap((h) => (h.user === undefined ? [] : [h.user]))).size,
+    firstSeen: Math.min(...hits.map((h) => h.t)), lastSeen: Math.max(...hits.map((h) => h.t))
+  })
+  const stats = (m: Map<string, Hit[]>, only: Map<string, Stats>): Map<string, Stats> => {
+    const out = new Map<string, Stats>()
+    for (const [k, hits] of m) {
+      const kept = hits.filter((h) => !certless.has(h.device))
+      if (kept.length > 0) out.set(k, statsOf(kept))
+      else only.set(k, statsOf(hits))
+    }
+    return out
+  }
+  const onlyHosts = new Map<string, Stats>()
+  const onlyIps = new Map<string, Stats>()
+  const hostIps = new Map<string, Set<string>>()
+  for (const h of hostIpHits) {
+    if (certless.has(h.device)) continue
+    if (!hostIps.has(h.host)) hostIps.set(h.host, new Set())
+    hostIps.get(h.host)?.add(h.ip)
+  }
+  const ipHosts = new Map<string, Set<string>>([...excludedOn].map(([ip, s]) => [ip, new Set(s)]))
+  for (const [host, ips] of hostIps) for (const ip of ips) ipHosts.set(ip, new Set([...(ipHosts.get(ip) ?? []), host]))
   return {
-    window: rules.window, hostFailures: stats(hostFailures), ipFailures: stats(ipFailures), hostIps, ipHosts, bypassedHosts: stats(bypassedHosts),
+    window: rules.window, hostFailures: stats(hostFailures, onlyHosts), ipFailures: stats(ipFailures, onlyIps), hostIps, ipHosts, bypassedHosts: stats(bypassedHosts, new Map()),
+    certless: {
+      devices: [...certless].map((id) => { const d = devices.get(id)!; return { tlsSessions: d.tls, failedSessions: d.failed, failedDestinations: d.dests.size } }),
+      devicesSeen: devices.size, sessionsExcluded: [...certless].reduce((n, id) => n + devices.get(id)!.failed, 0), onlyCertless: { hosts: onlyHosts, ips: onlyIps }
+    },
     stats: { source: 'logpush', records, inWindow, malformedLines: malformed, filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] }
   }
 }
@@ -99,6 +147,7 @@ function plain(o: Observations): unknown {
   const m = (x: Map<string, unknown>): unknown => [...x].map(([k, v]) => [k, v instanceof Set ? [...v].sort() : v]).sort((a, b) => String(a[0]) < String(b[0]) ? -1 : 1)
   return {
     hostFailures: m(o.hostFailures), ipFailures: m(o.ipFailures), hostIps: m(o.hostIps), ipHosts: m(o.ipHosts), bypassedHosts: m(o.bypassedHosts),
+    certless: o.certless && { ...o.certless, devices: [...o.certless.devices].sort((a, b) => JSON.stringify(a) < JSON.stringify(b) ? -1 : 1), onlyCertless: { hosts: m(o.certless.onlyCertless.hosts), ips: m(o.certless.onlyCertless.ips) } },
     records: o.stats.records, inWindow: o.stats.inWindow, malformedLines: o.stats.malformedLines
   }
 }
@@ -271,11 +320,22 @@ describe('logpush fast path vs JSON.parse reference', () => {
       }
     }
     const want = plain(reference(all))
-    for (const concurrency of [1, 2, 4]) {
-      const got = await readLogpush({ dir, ...RULES, concurrency })
+    for (const [concurrency, threads] of [[1, 1], [2, 1], [4, 1], [1, 2], [1, 3]] as const) {
+      const got = await readLogpush({ dir, ...RULES, concurrency, threads })
       expect(plain(got)).toEqual(want)
       expect(got.stats).toMatchObject({ filesRead: 4, filesSkipped: 1, filesCorrupt: 1 })
     }
+  })
+
+  it('really scans on worker threads from source, and merges their partials exactly', async () => {
+    const files = (await readdir(join(dir, 'zero_trust_network_sessions'), { recursive: true })).filter((f) => f.endsWith('.log.gz')).map((f) => join(dir, 'zero_trust_network_sessions', f))
+    expect(files.length).toBeGreaterThanOrEqual(2)
+    const threaded = new Aggregator(RULES)
+    expect(await scanThreaded(files, threaded, 2, () => {})).toBe(true)
+    const here = new Aggregator(RULES)
+    for (const f of files) await scanFile(f, here, () => {})
+    const obs = (a: Aggregator): unknown => plain(a.toObservations({ filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] }))
+    expect(obs(threaded)).toEqual(obs(here))
   })
 
   it('agrees on arbitrary records (property)', () => {

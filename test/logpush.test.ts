@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { progressReporter, readLogpush, type LogpushOptions } from '../action/src/sources/logpush/index.js'
 import { MAX_LINE } from '../action/src/sources/logpush/scan.js'
+import type { ExclusionRule } from '../action/src/core/types.js'
 import { epochToMs, parseTime } from '../action/src/sources/logpush/time.js'
 import { writeSample } from '../scripts/make-sample.js'
 
@@ -24,8 +25,10 @@ async function put(rel: string, lines: (string | object)[], opts: { cut?: number
   await writeFile(path, gz)
 }
 
+const GOOGLE: ExclusionRule[] = [{ kind: 'host', value: 'google.com', reason: 'tenant controls', line: 1 }]
+
 const read = (o: Partial<LogpushOptions> = {}): ReturnType<typeof readLogpush> =>
-  readLogpush({ dir, window: { from: NOW - 86_400_000, to: NOW }, ports: [443], policy: { name: 'gateway-tls-bypass' }, ...o })
+  readLogpush({ dir, window: { from: NOW - 86_400_000, to: NOW }, ports: [443], policy: { name: 'gateway-tls-bypass' }, exclusions: GOOGLE, ...o })
 
 const sess = (o: Record<string, unknown> = {}): Record<string, unknown> => ({
   ConnectionCloseReason: 'CLIENT_TLS_ERROR', DeviceID: 'dev-1', UserID: 'user-1', Email: 'user1@corp.example',
@@ -117,13 +120,15 @@ describe('records', () => {
       sess({ SNI: 'bad.example', SessionStartTime: 'yesterday' }),
       sess({ SNI: 'none.example', SessionStartTime: null })
     ])
-    const o = await read()
+    // One device failing everywhere would look certificate-less; this test is about time.
+    const certless = { minDestinations: 1000, minFailedPercent: 100 }
+    const o = await read({ certless })
     expect(o.stats.malformedLines).toBe(2)
     expect(o.stats.records.zero_trust_network_sessions).toBe(11)
     expect(o.stats.inWindow).toBe(9)
     expect(o.hostFailures.get('offset.example')?.firstSeen).toBe(NOW - 3_600_000)
     for (const k of ['ns', 'ns-string', 'ms', 's', 's-string', 'rfc', 'rfcns', 'end']) expect(o.hostFailures.get(`${k}.example`)?.firstSeen).toBe(base)
-    const all = await read({ window: { from: null, to: NOW + 86_400_000 } })
+    const all = await read({ window: { from: null, to: NOW + 86_400_000 }, certless })
     expect(all.hostFailures.has('old.example')).toBe(true)
     expect(all.hostFailures.has('future.example')).toBe(true)
   })
@@ -196,25 +201,32 @@ describe('failing sessions', () => {
 })
 
 describe('shared-IP guard and bypass records', () => {
-  it('records every SNI seen on an IP, from every session and from gateway_network', async () => {
+  it('records the excluded names seen on an IP, from every session and from gateway_network, and the failing SNIs', async () => {
     const t = new Date(NOW - 1000).toISOString()
     await put('s.log.gz', [
       sess({ SNI: '', OriginIP: '198.51.100.77' }),
       sess({ SNI: 'accounts.google.com', OriginIP: '198.51.100.77', ConnectionCloseReason: 'CLIENT_CLOSED' }),
-      sess({ SNI: 'Accounts.Google.com', OriginIP: '198.51.100.77', ConnectionCloseReason: 'CLIENT_CLOSED' })
+      sess({ SNI: 'Accounts.Google.com', OriginIP: '198.51.100.77', ConnectionCloseReason: 'CLIENT_CLOSED' }),
+      sess({ SNI: 'ordinary.example', OriginIP: '198.51.100.77', ConnectionCloseReason: 'CLIENT_CLOSED' }),
+      sess({ SNI: 'pinned.example', OriginIP: '198.51.100.77' })
     ])
     await put('n.log.gz', [{ SNI: 'mail.google.com', DestinationIP: '198.51.100.77', Datetime: t }, { SNI: '', DestinationIP: '198.51.100.78', Datetime: t }])
     const o = await read()
-    expect([...(o.ipHosts.get('198.51.100.77') ?? [])].sort()).toEqual(['accounts.google.com', 'mail.google.com'])
+    expect([...(o.ipHosts.get('198.51.100.77') ?? [])].sort()).toEqual(['accounts.google.com', 'mail.google.com', 'pinned.example'])
     expect(o.ipHosts.has('198.51.100.78')).toBe(false)
     expect(o.ipFailures.has('198.51.100.77')).toBe(true)
+    // Without exclusion rules, ordinary traffic leaves nothing behind.
+    expect([...((await read({ exclusions: [] })).ipHosts.get('198.51.100.77') ?? [])]).toEqual(['pinned.example'])
   })
 
-  it('caps other-side sets and says so', async () => {
-    await put('a.log.gz', Array.from({ length: 1005 }, (_, i) => sess({ SNI: `h${i}.example`, OriginIP: '192.0.2.1', ConnectionCloseReason: 'CLIENT_CLOSED' })))
-    const o = await read()
-    expect(o.ipHosts.get('192.0.2.1')?.size).toBe(1000)
-    expect(o.stats.warnings.join('\n')).toMatch(/at most 1000 per key/)
+  it('keeps an excluded name on an IP whatever else was seen there (1,500 decoy SNIs first)', async () => {
+    const decoys = Array.from({ length: 1500 }, (_, i) => sess({ SNI: `decoy${i}.example`, OriginIP: '142.250.1.1', ConnectionCloseReason: 'CLIENT_CLOSED' }))
+    await put('a.log.gz', [...decoys, sess({ SNI: 'accounts.google.com', OriginIP: '142.250.1.1', ConnectionCloseReason: 'CLIENT_CLOSED' }), sess({ SNI: '', OriginIP: '142.250.1.1' })])
+    for (const threads of [1, 2]) {
+      const o = await read({ threads })
+      expect(o.ipHosts.get('142.250.1.1')).toEqual(new Set(['accounts.google.com']))
+      expect(o.ipFailures.has('142.250.1.1')).toBe(true)
+    }
   })
 
   it('counts gateway_http bypass records of the managed policy only', async () => {

@@ -2,20 +2,19 @@
  * Logpush source: reads a directory of Logpush objects (gzip NDJSON, any of the Zero Trust
  * datasets, in any layout) into `Observations`, in constant memory.
  *
- * Decompression runs on libuv's threadpool (zlib streams are asynchronous), several files at
- * once, while this thread scans the bytes (`scan.ts`). With 2 cores that keeps both busy
- * without worker threads: the scan costs a fraction of inflate, so the main thread is never
- * the bottleneck, and there is no second bundle entry or state to merge.
+ * Memory does not grow with ordinary traffic (see `aggregate.ts` for what is kept). Files are
+ * scanned whole by worker threads, one per core (`threads.ts`), whose partial aggregates are
+ * merged exactly; with one file, one core, or no worker script, on this thread instead, with
+ * inflate on libuv's threadpool meanwhile.
  */
-import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
-import { createGunzip } from 'node:zlib'
+import { basename } from 'node:path'
 import type { CertlessThresholds } from '../../core/devices.js'
 import type { ExclusionRule, Observations } from '../../core/types.js'
 import { Aggregator } from './aggregate.js'
-import { LineScanner } from './scan.js'
+import { beforeWindow, listFiles, scanFile, type FileOutcome, type Listing } from './files.js'
+import { scanThreaded } from './threads.js'
 
 /** Progress of a `readLogpush` run. `bytesRead` counts compressed bytes. */
 export interface LogpushProgress {
@@ -43,101 +42,107 @@ export interface LogpushOptions {
   /** Thresholds of the certificate-less device rule; default `DEFAULT_CERTLESS`. */
   certless?: CertlessThresholds
   onProgress?: (p: LogpushProgress) => void
-  /** Files decompressed at once; default `os.availableParallelism()`. */
+  /** Files decompressed at once when scanning on this thread; default `os.availableParallelism()`. */
   concurrency?: number
-}
-
-// Large chunks amortise the per-chunk cost of the scanner and of stream plumbing.
-const CHUNK = 256 * 1024
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = []
-  const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true })
-    for (const e of entries) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) await walk(p)
-      else if (e.isFile() || e.isSymbolicLink()) out.push(p)
-    }
-  }
-  await walk(dir)
-  // Sorted, so runs are reproducible whatever order the file system lists.
-  return out.sort()
+  /** Worker threads; default `os.availableParallelism()`; below 2 (or 1 file) scans on this thread. */
+  threads?: number
 }
 
 /**
  * Reads every `*.log.gz` under `opts.dir` and aggregates the records into `Observations`.
  *
- * Never fails on content: other files are counted in `filesSkipped`; a truncated or corrupt
- * gzip counts in `filesCorrupt` and keeps every record decoded before the fault; lines that
- * are not records of a known dataset count in `malformedLines`. Throws only when `dir`
- * itself cannot be read.
+ * Never fails on content: other files are counted in `filesSkipped`, and so are `*.log.gz`
+ * entries that are not regular files or whose link leads outside `dir` (with the reason in a
+ * warning); with a window, files whose name puts them wholly before it are not opened
+ * (`filesOutsideWindow`); a truncated or corrupt gzip counts in `filesCorrupt` and keeps every
+ * record decoded before the fault; lines that are not records of a known dataset count in
+ * `malformedLines`. Throws only when `dir` itself cannot be read.
  */
 export async function readLogpush(opts: LogpushOptions): Promise<Observations> {
-  let all: string[]
+  let listing: Listing
   try {
     const s = await stat(opts.dir)
     if (!s.isDirectory()) throw new Error('not a directory')
-    all = await listFiles(opts.dir)
+    listing = await listFiles(opts.dir)
   } catch (err) {
     throw new Error(`cannot read the Logpush directory ${opts.dir}: ${(err as Error).message}`, { cause: err })
   }
-  const files = all.filter((f) => f.endsWith('.log.gz'))
-  const agg = new Aggregator(opts)
-  const progress = { filesDone: 0, filesTotal: files.length, bytesRead: 0, records: 0 }
-  const report = (): void => {
-    if (opts.onProgress === undefined) return
-    const r = agg.records
-    progress.records = r.zero_trust_network_sessions + r.gateway_http + r.gateway_network
-    opts.onProgress({ ...progress })
+  const files = listing.files.filter((f) => !beforeWindow(basename(f), opts.window.from))
+  const rules = { window: opts.window, ports: opts.ports, policy: opts.policy, exclusions: opts.exclusions, certless: opts.certless }
+  const agg = new Aggregator(rules)
+  const tally = new Tally(files.length, opts.onProgress, () => agg.records)
+  const threads = Math.min(opts.threads ?? availableParallelism(), files.length)
+  let threaded = false
+  if (threads >= 2) {
+    threaded = await scanThreaded(files, agg, threads, (d) => tally.file(d.outcome, d.bytes))
+    if (!threaded) tally.reset()
   }
-  let corrupt = 0
-  let unreadable = 0
-
-  const readOne = async (file: string): Promise<void> => {
-    const scanner = new LineScanner(agg)
-    const input = createReadStream(file, { highWaterMark: CHUNK })
-    const gunzip = createGunzip({ chunkSize: CHUNK })
-    let readFailed = false
-    input.on('data', (c) => { progress.bytesRead += c.length })
-    input.on('error', (err) => {
-      readFailed = true
-      gunzip.destroy(err)
-    })
-    input.pipe(gunzip)
-    try {
-      for await (const chunk of gunzip) {
-        scanner.push(chunk as Buffer)
-        report()
-      }
-    } catch {
-      // Keep what was decoded before the fault (already scanned); count the file.
-      if (readFailed) unreadable++
-      else corrupt++
-      input.destroy()
-    }
-    scanner.end()
-    progress.filesDone++
-    report()
-  }
-
-  const queue = files.slice()
-  const lanes = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), files.length))
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let f = queue.shift(); f !== undefined; f = queue.shift()) await readOne(f)
-  }))
-
-  const warnings: string[] = []
-  if (files.length === 0) warnings.push(`no .log.gz files under ${opts.dir}`)
-  if (corrupt > 0) warnings.push(`${corrupt} file${corrupt === 1 ? ' was' : 's were'} truncated or corrupt; the records before the fault were kept`)
-  if (unreadable > 0) warnings.push(`${unreadable} file${unreadable === 1 ? '' : 's'} could not be read`)
-  if (agg.malformedLines > 0) warnings.push(`${agg.malformedLines} line${agg.malformedLines === 1 ? ' was' : 's were'} not a usable record`)
+  if (!threaded) await scanHere(files, agg, opts.concurrency, tally)
   return agg.toObservations({
-    filesRead: files.length - unreadable,
-    filesSkipped: all.length - files.length,
-    filesCorrupt: corrupt + unreadable,
-    warnings
+    filesRead: files.length - tally.unreadable - tally.notRegular,
+    filesSkipped: listing.other + [...listing.refused.values()].reduce((a, b) => a + b, 0) + tally.notRegular,
+    filesCorrupt: tally.corrupt + tally.unreadable,
+    filesOutsideWindow: listing.files.length - files.length,
+    warnings: warningsOf(opts.dir, listing, tally, agg.malformedLines)
   })
+}
+
+/** Scans on this thread, several files at once: zlib inflates on libuv's threadpool meanwhile. */
+async function scanHere(files: string[], agg: Aggregator, concurrency: number | undefined, tally: Tally): Promise<void> {
+  const queue = files.slice()
+  const lanes = Math.max(1, Math.min(concurrency ?? availableParallelism(), files.length))
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+      const outcome = await scanFile(f, agg, (n) => tally.bytes(n)).catch((): FileOutcome => 'unreadable')
+      tally.file(outcome, 0)
+    }
+  }))
+}
+
+/** File outcomes and progress. */
+class Tally {
+  corrupt = 0
+  unreadable = 0
+  notRegular = 0
+  private readonly p: LogpushProgress
+  constructor(total: number, private readonly on: ((p: LogpushProgress) => void) | undefined, private readonly records: () => Record<string, number>) {
+    this.p = { filesDone: 0, filesTotal: total, bytesRead: 0, records: 0 }
+  }
+
+  reset(): void {
+    this.corrupt = this.unreadable = this.notRegular = 0
+    this.p.filesDone = this.p.bytesRead = 0
+  }
+
+  bytes(n: number): void {
+    this.p.bytesRead += n
+  }
+
+  file(outcome: FileOutcome, bytes: number): void {
+    if (outcome === 'corrupt') this.corrupt++
+    else if (outcome === 'unreadable') this.unreadable++
+    else if (outcome === 'not-regular') this.notRegular++
+    this.p.bytesRead += bytes
+    this.p.filesDone++
+    if (this.on === undefined) return
+    this.p.records = Object.values(this.records()).reduce((a, b) => a + b, 0)
+    this.on({ ...this.p })
+  }
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+function warningsOf(dir: string, listing: Listing, tally: Tally, malformed: number): string[] {
+  const w: string[] = []
+  if (listing.files.length === 0) w.push(`no .log.gz files under ${dir}`)
+  for (const [reason, n] of listing.refused) w.push(`${plural(n, '.log.gz entry was', '.log.gz entries were')} not read: ${reason}`)
+  if (tally.notRegular > 0) w.push(`${plural(tally.notRegular, '.log.gz entry was', '.log.gz entries were')} not read: not a regular file when opened`)
+  if (tally.corrupt > 0) w.push(`${plural(tally.corrupt, 'file was', 'files were')} truncated or corrupt; the records before the fault were kept`)
+  if (tally.unreadable > 0) w.push(`${plural(tally.unreadable, 'file', 'files')} could not be read`)
+  if (malformed > 0) w.push(`${plural(malformed, 'line was', 'lines were')} not a usable record`)
+  return w
 }
 
 /**

@@ -24,7 +24,7 @@
  * per chunk with a cursor ("the next occurrence after X is at Y"), not once per line.
  * Values are decoded from the Buffer as UTF-8 whenever they are not pure ASCII.
  */
-import type { Aggregator } from './aggregate.js'
+import type { Aggregator, DeviceAcc } from './aggregate.js'
 import { owned } from './aggregate.js'
 import { epochToMs, parseTime } from './time.js'
 
@@ -47,7 +47,9 @@ const HOST = 5
 const ACTION = 6
 const DIP = 7
 const DT = 8
-const NAMES = ['ConnectionCloseReason', 'SessionStartTime', 'SessionEndTime', 'OriginIP', 'SNI', 'HTTPHost', 'Action', 'DestinationIP', 'Datetime']
+const PORT = 9
+const DEV = 10
+const NAMES = ['ConnectionCloseReason', 'SessionStartTime', 'SessionEndTime', 'OriginIP', 'SNI', 'HTTPHost', 'Action', 'DestinationIP', 'Datetime', 'OriginPort', 'DeviceID']
 const EXACT = NAMES.map((n) => `"${n}":`)
 const LOOSE = NAMES.map((n) => `"${n}"`)
 const KEYS = NAMES.length
@@ -65,8 +67,9 @@ const V_NULL = 3
 /** How far before the predicted offset a key search starts: values before a key vary about this much. */
 const SLACK = 40
 
-/** Size of the (OriginIP, SNI) pair cache; a power of two. */
-const PAIR_SLOTS = 1 << 14
+/** Slots of the per-SNI exclusion decision cache and of the device cache; powers of two. */
+const SNI_SLOTS = 1 << 13
+const DEVICE_SLOTS = 1 << 12
 
 /** Bytes turned into one string at a time. */
 const WINDOW = 64 * 1024
@@ -104,10 +107,14 @@ export class LineScanner {
   private vs = 0
   private ve = 0
   private vh = 0
-  // (OriginIP, SNI) pairs already in ipHosts, by hash of the raw values: most sessions go to
-  // a few popular destinations, and a hit skips two string copies and two map lookups.
-  private readonly pairIp: (string | undefined)[] = new Array<string | undefined>(PAIR_SLOTS)
-  private readonly pairSni: (string | undefined)[] = new Array<string | undefined>(PAIR_SLOTS)
+  // Exclusion decisions by raw SNI, and device tallies by raw DeviceID, in direct-mapped
+  // slots: a hit skips decoding, lower-casing and a map lookup; a flood only evicts.
+  private readonly sniRaw: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
+  // The key of an excluded SNI, '' for one no rule covers.
+  private readonly sniKeys: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
+  private sniKey = ''
+  private readonly devRaw: (string | undefined)[] = new Array<string | undefined>(DEVICE_SLOTS)
+  private readonly devAcc: (DeviceAcc | undefined)[] = new Array<DeviceAcc | undefined>(DEVICE_SLOTS)
   private carry: Buffer[] = []
   private carryLen = 0
   private skipping = false
@@ -425,7 +432,122 @@ export class LineScanner {
       this.agg.malformed()
       return
     }
-    this.agg.ingest(v)
+    try {
+      this.agg.ingest(v)
+    } catch {
+      // A hostile value (e.g. a 100k-deep array) must cost its own record only.
+      this.agg.malformed()
+    }
+  }
+
+  /** The time of a network session, from SessionStartTime else SessionEndTime; see timeAt. */
+  private sessionTime(ls: number, le: number, sst: number): number | null | undefined {
+    if (sst >= 0) {
+      const kind = this.readValue(sst, le)
+      if (kind === V_UNSURE) return undefined
+      if (kind === V_NUM || (kind === V_STR && this.ve > this.vs)) return this.timeOf(kind)
+    }
+    const set = this.find(SET, ls, le, ls)
+    return set === UNSURE ? undefined : this.timeAt(set, le)
+  }
+
+  /**
+   * Whether the SNI at value position `sni` is one an exclusion covers, decided once per
+   * distinct raw value (a bounded cache); null when it is absent or not a string; undefined:
+   * ask JSON.parse.
+   */
+  private excludedSni(sni: number, le: number): boolean | null | undefined {
+    if (sni === ABSENT) return null
+    const kind = this.readValue(sni, le)
+    if (kind === V_UNSURE) return undefined
+    if (kind !== V_STR) return null
+    const slot = this.vh & (SNI_SLOTS - 1)
+    const cached = this.sniRaw[slot]
+    const len = this.ve - this.vs
+    if (cached !== undefined && cached.length === len && this.s.startsWith(cached, this.vs)) {
+      this.sniKey = this.sniKeys[slot] as string
+      return this.sniKey !== ''
+    }
+    const raw = this.s.slice(this.vs, this.ve)
+    const key = this.text(true)
+    if (key === undefined) return undefined
+    const ex = key !== '' && this.agg.excluded(key)
+    this.sniRaw[slot] = owned(raw)
+    this.sniKeys[slot] = this.sniKey = ex ? owned(key) : ''
+    return ex
+  }
+
+  /** The OriginPort at v: a number, -1 when absent or null, undefined: ask JSON.parse. */
+  private portAt(v: number, le: number): number | undefined {
+    if (v === ABSENT) return -1
+    const kind = this.readValue(v, le)
+    if (kind === V_NULL) return -1
+    if (kind !== V_NUM || this.ve - this.vs > 9) return undefined
+    let n = 0
+    for (let i = this.vs; i < this.ve; i++) n = n * 10 + (this.s.charCodeAt(i) - 48)
+    return n
+  }
+
+  /** The DeviceAcc of the DeviceID at v; null when there is none; undefined: ask JSON.parse. */
+  private deviceAt(v: number, le: number): DeviceAcc | null | undefined {
+    if (v === ABSENT) return null
+    const kind = this.readValue(v, le)
+    if (kind === V_UNSURE) return undefined
+    if (kind !== V_STR) return null
+    if (this.ve === this.vs) return null
+    const slot = this.vh & (DEVICE_SLOTS - 1)
+    const cached = this.devRaw[slot]
+    if (cached !== undefined && cached.length === this.ve - this.vs && this.s.startsWith(cached, this.vs)) return this.devAcc[slot]
+    const raw = this.s.slice(this.vs, this.ve)
+    const id = this.text()
+    if (id === undefined) return undefined
+    const d = this.agg.deviceAcc(id)
+    this.devRaw[slot] = owned(raw)
+    this.devAcc[slot] = d
+    return d
+  }
+
+  /** A network session that is not a TLS failure (the scanner sends those to JSON.parse). */
+  private session(ls: number, le: number, ccr: number, oip: number, sst: number): void {
+    const agg = this.agg
+    if (ccr >= 0) {
+      const kind = this.readValue(ccr, le)
+      if (kind === V_UNSURE || (kind === V_STR && this.matches(TLS_ERROR, true))) return this.slow(ls, le)
+    }
+    const t = this.sessionTime(ls, le, sst)
+    if (t === undefined) return this.slow(ls, le)
+    const sni = this.find(SNI, ls, le, oip >= 0 ? oip : ls)
+    if (sni === UNSURE) return this.slow(ls, le)
+    if (t === null) return agg.malformed()
+    if (!agg.inside(t)) {
+      agg.records.zero_trust_network_sessions++
+      return
+    }
+    const ex = this.excludedSni(sni, le)
+    if (ex === undefined) return this.slow(ls, le)
+    let ipKey = ''
+    if (ex) {
+      const sniKey = this.sniKey
+      const k = this.keyAt(oip, le)
+      if (k === undefined) return this.slow(ls, le)
+      ipKey = k
+      this.sniKey = sniKey
+    }
+    const portPos = this.find(PORT, ls, le, oip >= 0 ? oip : ls)
+    if (portPos === UNSURE) return this.slow(ls, le)
+    const port = this.portAt(portPos, le)
+    if (port === undefined) return this.slow(ls, le)
+    let dev: DeviceAcc | null | undefined = null
+    if (agg.ports.has(port)) {
+      const dv = this.find(DEV, ls, le, ccr >= 0 ? ccr : ls)
+      if (dv === UNSURE) return this.slow(ls, le)
+      dev = this.deviceAt(dv, le)
+      if (dev === undefined) return this.slow(ls, le)
+    }
+    agg.records.zero_trust_network_sessions++
+    agg.inWindow++
+    if (ex) agg.seen(ipKey, this.sniKey)
+    if (dev !== null) dev.tls++
   }
 
   private line(ls: number, le: number): void {
@@ -442,70 +564,7 @@ export class LineScanner {
     const sst = this.find(SST, ls, le, oip >= 0 ? oip : ls)
     if (ccr === UNSURE || sst === UNSURE || oip === UNSURE) return this.slow(ls, le)
     const agg = this.agg
-    if (ccr >= 0 || sst >= 0 || oip >= 0) {
-      if (ccr >= 0) {
-        const kind = this.readValue(ccr, le)
-        if (kind === V_UNSURE || (kind === V_STR && this.matches(TLS_ERROR, true))) return this.slow(ls, le)
-      }
-      let t: number | null | undefined
-      let startUsable = false
-      if (sst >= 0) {
-        const kind = this.readValue(sst, le)
-        if (kind === V_UNSURE) return this.slow(ls, le)
-        startUsable = kind === V_NUM || (kind === V_STR && this.ve > this.vs)
-        if (startUsable) t = this.timeOf(kind)
-      }
-      if (!startUsable) {
-        const set = this.find(SET, ls, le, ls)
-        if (set === UNSURE) return this.slow(ls, le)
-        t = this.timeAt(set, le)
-      }
-      if (t === undefined) return this.slow(ls, le)
-      const sni = this.find(SNI, ls, le, oip >= 0 ? oip : ls)
-      if (sni === UNSURE) return this.slow(ls, le)
-      if (t === null) return agg.malformed()
-      if (!agg.inside(t)) {
-        agg.records.zero_trust_network_sessions++
-        return
-      }
-      if (oip >= 0 && sni >= 0) {
-        if (this.readValue(oip, le) !== V_STR) return this.slow(ls, le)
-        const ipS = this.vs
-        const ipE = this.ve
-        const ipH = this.vh
-        if (this.readValue(sni, le) !== V_STR) return this.slow(ls, le)
-        const slot = (Math.imul(ipH, 0x9e3779b1) ^ this.vh) & (PAIR_SLOTS - 1)
-        const cachedIp = this.pairIp[slot]
-        const cachedSni = this.pairSni[slot]
-        if (cachedIp !== undefined && cachedSni !== undefined &&
-          cachedIp.length === ipE - ipS && cachedSni.length === this.ve - this.vs &&
-          s.startsWith(cachedIp, ipS) && s.startsWith(cachedSni, this.vs)) {
-          agg.records.zero_trust_network_sessions++
-          agg.inWindow++
-          return
-        }
-        const sniKey = this.text(true)
-        const rawSni = s.slice(this.vs, this.ve)
-        this.vs = ipS
-        this.ve = ipE
-        const ipKey = this.text(true)
-        if (ipKey === undefined || sniKey === undefined) return this.slow(ls, le)
-        agg.records.zero_trust_network_sessions++
-        agg.inWindow++
-        if (ipKey !== '' && sniKey !== '' && agg.addIpHost(ipKey, sniKey)) {
-          // Own copies: a slice would keep the whole window string alive.
-          this.pairIp[slot] = owned(s.slice(ipS, ipE))
-          this.pairSni[slot] = owned(rawSni)
-        }
-        return
-      }
-      const ipKey = this.keyAt(oip, le)
-      const sniKey = this.keyAt(sni, le)
-      if (ipKey === undefined || sniKey === undefined) return this.slow(ls, le)
-      agg.records.zero_trust_network_sessions++
-      agg.inWindow++
-      return
-    }
+    if (ccr >= 0 || sst >= 0 || oip >= 0) return this.session(ls, le, ccr, oip, sst)
     const host = this.find(HOST, ls, le, ls)
     if (host === UNSURE) return this.slow(ls, le)
     if (host >= 0) {
@@ -534,6 +593,6 @@ export class LineScanner {
     agg.records.gateway_network++
     if (!agg.inside(t)) return
     agg.inWindow++
-    if (ipKey !== '' && sniKey !== '') agg.addIpHost(ipKey, sniKey)
+    agg.seen(ipKey, sniKey)
   }
 }
