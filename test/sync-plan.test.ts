@@ -222,7 +222,7 @@ describe('guard', () => {
   const owned = ips(20)
   it('allows removing up to 30% of owned entries', () => {
     const plan = planSync({ ips: owned.slice(6), hosts: [] }, state(owned, []), OPTS)
-    expect(plan.guard).toEqual({ safe: true, allowed: true, forced: false, violations: [] })
+    expect(plan.guard).toEqual({ safe: true, allowed: true, forced: false, violations: [], limits: [] })
     expect(() => assertPlanAllowed(plan)).not.toThrow()
   })
 

@@ -66,6 +66,12 @@ export interface GatewayBehaviour {
   refuseDeleteReferencedList: boolean
   /** Lower-case list UUIDs when rewriting `traffic`. Unconfirmed; default true. */
   lowercaseUuidsInTraffic: boolean
+  /**
+   * Most items one GET items page returns, whatever `per_page` asks (`result_info.per_page`
+   * then says what was used). The documented maximum is 1,000; older API versions served 50
+   * a page regardless. Default 1000.
+   */
+  itemsPageCap: number
 }
 
 /** Default behaviour; see {@link GatewayBehaviour} for which choices are unconfirmed. */
@@ -81,7 +87,8 @@ export const defaultGatewayBehaviour: GatewayBehaviour = {
   uniqueListNames: true,
   validateListRefs: true,
   refuseDeleteReferencedList: true,
-  lowercaseUuidsInTraffic: true
+  lowercaseUuidsInTraffic: true,
+  itemsPageCap: 1000
 }
 
 /** A validation failure that becomes a 4xx envelope. */

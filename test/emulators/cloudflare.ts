@@ -342,8 +342,9 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > 1000) {
       throw new ApiFailure(400, 1003, 'per_page must be an integer between 1 and 1000')
     }
-    const slice = list.items.slice((page - 1) * perPage, page * perPage)
-    return ok(slice.map((i) => ({ ...i })), { page, per_page: perPage, count: slice.length, total_count: list.items.length })
+    const size = Math.min(perPage, behaviour.itemsPageCap)
+    const slice = list.items.slice((page - 1) * size, page * size)
+    return ok(slice.map((i) => ({ ...i })), { page, per_page: size, count: slice.length, total_count: list.items.length })
   }
 
   function send(res: ServerResponse, rec: RecordedRequest, reply: Reply): void {

@@ -17,6 +17,7 @@ import { APIConnectionError, APIError } from 'cloudflare'
 import { describeCloudflareError } from './cloudflare-client.js'
 import { RateLimiter, type RequestKind } from './rate-limiter.js'
 import {
+  adoptOldest,
   assertPlanAllowed,
   canonicalRemote,
   MAX_ITEMS_PER_CALL,
@@ -40,8 +41,13 @@ const READ_PERMISSION = 'Account › Zero Trust › Read'
 const WRITE_ATTEMPTS = 5
 /** Attempts for a read whose response was not a usable envelope (the SDK retries the rest). */
 const READ_ATTEMPTS = 3
-/** Pages read per list at most (1,000 per page): 5,000 items is the Enterprise capacity. */
-const MAX_PAGES = 50
+/**
+ * Items read from one list at most: ten times the Enterprise capacity (5,000). Bounds the
+ * work on a list that is not ours to fill, or an API that keeps answering full pages.
+ */
+const MAX_ITEMS_READ = 50_000
+/** What each items request asks for; the API may answer with smaller pages. */
+const REQUESTED_PER_PAGE = 1000
 /** Fields of a GET rule that the PUT body must not carry (read-only server fields). */
 const READ_ONLY_RULE_FIELDS = new Set(['id', 'created_at', 'updated_at', 'deleted_at', 'version', 'warning_status', 'read_only', 'sharable', 'source_account', 'not_sharable'])
 
@@ -215,33 +221,44 @@ class Api {
     }
   }
 
-  async lists(): Promise<{ id: string; name: string; type: string }[]> {
+  async lists(): Promise<{ id: string; name: string; type: string; createdAt?: string }[]> {
     const { result } = await this.read('/gateway/lists')
     if (!Array.isArray(result)) throw new GatewayApiError('Cloudflare returned no array of lists')
-    return result.flatMap((l) => isRecord(l) && typeof l['id'] === 'string' && typeof l['name'] === 'string'
-      ? [{ id: l['id'], name: l['name'], type: typeof l['type'] === 'string' ? l['type'] : '' }]
-      : [])
+    return result.flatMap((l) => {
+      if (!isRecord(l) || typeof l['id'] !== 'string' || typeof l['name'] !== 'string') return []
+      const out: { id: string; name: string; type: string; createdAt?: string } = { id: l['id'], name: l['name'], type: typeof l['type'] === 'string' ? l['type'] : '' }
+      if (typeof l['created_at'] === 'string') out.createdAt = l['created_at']
+      return [out]
+    })
   }
 
-  /** Every item of a list: per_page 1000, until total_count or an empty page. */
+  /**
+   * Every item of a list. Paging stops on `result_info.total_count` when the API gives it,
+   * otherwise on a page shorter than the page size it actually used (`per_page` in
+   * `result_info`, else the first page's length): the API may serve 50 a page whatever
+   * `per_page` asks. A list that ends before its `total_count` was changed during the read:
+   * planning on part of it would be wrong, so that is an error (the next run reads it again).
+   */
   async items(listId: string): Promise<RemoteItem[]> {
     const out: RemoteItem[] = []
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const { result, resultInfo } = await this.read(`/gateway/lists/${listId}/items`, { page, per_page: 1000 })
-      if (result === null || result === undefined) break
-      if (!Array.isArray(result)) throw new GatewayApiError(`Cloudflare returned no array of items for list ${listId}`)
-      // Older API/SDK shapes nest each page in an array (reference C1): flatten defensively.
-      const flat: unknown[] = result.length > 0 && Array.isArray(result[0]) ? result.flat() : result
-      if (flat.length === 0) break
-      for (const it of flat) {
-        if (!isRecord(it) || typeof it['value'] !== 'string') continue
-        const item: RemoteItem = { value: it['value'] }
-        if (typeof it['description'] === 'string') item.description = it['description']
-        out.push(item)
+    let pageSize: number | undefined
+    for (let page = 1; ; page++) {
+      const { result, resultInfo } = await this.read(`/gateway/lists/${listId}/items`, { page, per_page: REQUESTED_PER_PAGE })
+      const flat = pageItems(result, listId)
+      const total = typeof resultInfo['total_count'] === 'number' ? resultInfo['total_count'] : undefined
+      if (total !== undefined && total > MAX_ITEMS_READ) {
+        throw new GatewayApiError(`List ${listId} has ${total} items, more than ${MAX_ITEMS_READ}; it cannot be a list sync manages (at most 5,000 items)`)
       }
-      const total = resultInfo['total_count']
-      if (typeof total === 'number' && out.length >= total) break
-      if (page === MAX_PAGES) throw new GatewayApiError(`List ${listId} has more than ${MAX_PAGES * 1000} items; refusing to plan on a partial read`)
+      out.push(...flat)
+      if (total !== undefined && out.length >= total) break
+      if (flat.length === 0) {
+        if (total !== undefined) throw new GatewayApiError(`List ${listId}: read ${out.length} of its ${total} items (it changed during the read?); refusing to plan on a partial read, re-run sync`)
+        break
+      }
+      const perPage = resultInfo['per_page']
+      pageSize ??= typeof perPage === 'number' && perPage > 0 ? perPage : flat.length
+      if (total === undefined && flat.length < pageSize) break
+      if (out.length >= MAX_ITEMS_READ) throw new GatewayApiError(`List ${listId} has more than ${MAX_ITEMS_READ} items; refusing to plan on a partial read`)
     }
     return out
   }
@@ -251,6 +268,19 @@ class Api {
     if (!Array.isArray(result)) throw new GatewayApiError('Cloudflare returned no array of rules')
     return result.filter(isRecord)
   }
+}
+
+/** The items of one page; older API/SDK shapes nest each page in an array (reference C1). */
+function pageItems(result: unknown, listId: string): RemoteItem[] {
+  if (result === null || result === undefined) return []
+  if (!Array.isArray(result)) throw new GatewayApiError(`Cloudflare returned no array of items for list ${listId}`)
+  const flat: unknown[] = result.length > 0 && Array.isArray(result[0]) ? result.flat() : result
+  return flat.flatMap((it) => {
+    if (!isRecord(it) || typeof it['value'] !== 'string') return []
+    const item: RemoteItem = { value: it['value'] }
+    if (typeof it['description'] === 'string') item.description = it['description']
+    return [item]
+  })
 }
 
 function toRemoteRule(r: Record<string, unknown>): RemoteRule {
@@ -282,14 +312,14 @@ export async function readRemoteState(
       warnings.push(`List "${l.name}" has type ${l.type}; only IP and DOMAIN lists are managed, it is ignored.`)
       continue
     }
-    lists.push({ id: l.id, name: l.name, type: l.type, items: await api.items(l.id) })
+    const list: RemoteList = { id: l.id, name: l.name, type: l.type, items: await api.items(l.id) }
+    if (l.createdAt !== undefined) list.createdAt = l.createdAt
+    lists.push(list)
   }
-  const rules = (await api.rules()).filter((r) => r['name'] === o.policyName && typeof r['id'] === 'string')
-  if (rules.length > 1) {
-    warnings.push(`${rules.length} rules are named "${o.policyName}"; managing ${String(rules[0]?.['id'])}, the others are left alone.`)
-  }
-  const first = rules[0]
-  return { lists, policy: first === undefined ? null : toRemoteRule(first), warnings }
+  const rules = (await api.rules()).filter((r) => r['name'] === o.policyName && typeof r['id'] === 'string').map(toRemoteRule)
+  // Two concurrent first runs each create the policy: every run adopts the same one.
+  const { adopted, rest } = adoptOldest(rules, (r) => ({ id: r.id, createdAt: typeof r['created_at'] === 'string' ? r['created_at'] : undefined }))
+  return { lists, policy: adopted ?? null, duplicatePolicies: rest, warnings }
 }
 
 interface ApplyContext {
@@ -405,6 +435,24 @@ async function updateRule(ctx: ApplyContext, id: string, traffic: string): Promi
     () => Promise.resolve({ retry: { body } }), () => undefined)
 }
 
+/**
+ * A second policy with the managed name is a Do Not Inspect rule nothing restores: turn it
+ * off (PUT of the rule as read, `enabled: false`; idempotent). It is never deleted: a person
+ * checks and deletes it.
+ */
+async function disableDuplicatePolicies(ctx: ApplyContext): Promise<void> {
+  for (const d of ctx.plan.policy.duplicates.filter((x) => x.enabled)) {
+    const { result } = await ctx.api.read(`/gateway/rules/${d.id}`)
+    if (!isRecord(result)) throw new GatewayApiError(`Cloudflare returned no rule for ${d.id}`)
+    const body: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(result)) if (!READ_ONLY_RULE_FIELDS.has(k)) body[k] = v
+    body['enabled'] = false
+    await ctx.api.write<undefined>('put', `/gateway/rules/${d.id}`, { body }, `Disabling duplicate policy ${d.id}`,
+      () => Promise.resolve({ retry: { body } }), () => undefined)
+    ctx.log(`Disabled duplicate policy ${d.id} named "${ctx.plan.policy.name}"; delete it by hand`)
+  }
+}
+
 async function applyPolicy(ctx: ApplyContext, created: Map<string, string>): Promise<void> {
   const p = ctx.plan.policy
   if (p.action === 'none') return
@@ -444,13 +492,14 @@ async function applyPolicy(ctx: ApplyContext, created: Map<string, string>): Pro
 /**
  * Applies a plan in an order that is safe if interrupted at any point:
  * 1. create missing lists (with their items), 2. append to existing lists that lose nothing,
- * 3. create/update the policy so it references every managed list, 4. PATCH the lists that
- * lose items (removals and appends in one call; removals free the slots the appends use).
+ * 3. create/update the policy so it references every managed list (and disable any second
+ * policy with its name), 4. PATCH the lists that lose items (removals and appends in one call; removals free the slots the appends use).
  * Lists are never deleted (an emptied list stays, referenced and reused) and never recreated.
  * A run that fails half way leaves no removal done before the policy is right, and the next
  * run (re-read, re-plan) completes it.
  *
- * @throws TooMuchChangeError when the guard objects and `force` was not set (before any call)
+ * @throws TooMuchChangeError when the guard objects and `force` was not set, PlanLimitError
+ *   when the plan needs more than `max-lists` lists (both before any call)
  * @returns the number of write requests sent (0 when the plan has no changes)
  */
 export async function applySyncPlan(
@@ -469,6 +518,7 @@ export async function applySyncPlan(
   for (const u of updates.filter((x) => x.remove.length === 0)) await patchList(ctx, u, u.append, [], u.countBefore)
 
   await applyPolicy(ctx, created)
+  await disableDuplicatePolicies(ctx)
 
   for (const u of updates.filter((x) => x.remove.length > 0)) await patchList(ctx, u, u.append, u.remove, u.countBefore)
   return { writes: api.writes }

@@ -12,7 +12,7 @@ import { renderSyncMarkdown, renderSyncText } from '../core/render/sync.js'
 import { applySyncPlan, readRemoteState } from '../adapters/gateway.js'
 import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
-import { excludedEntries, FileProblemsError, loadFiles } from './files.js'
+import { excludedEntries, FileProblemsError, loadFiles, widestOf } from './files.js'
 
 export interface SyncResult {
   plan?: SyncPlan
@@ -22,7 +22,7 @@ export interface SyncResult {
 }
 
 export async function sync(rt: Runtime, inputs: Inputs, deps: { client?: Cloudflare; mode: 'sync' | 'check' }): Promise<SyncResult> {
-  const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: true })
+  const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: true, widest: widestOf(inputs) })
   const contradictions = excludedEntries(files)
   if (contradictions.length) throw new FileProblemsError(contradictions)
   rt.log.info(`Files valid: ${files.ips.entries.length} IPs, ${files.hosts.entries.length} hostnames, ${files.rules.length} active exclusions.`)
@@ -40,6 +40,8 @@ export async function sync(rt: Runtime, inputs: Inputs, deps: { client?: Cloudfl
     policyName: inputs['policy-name'],
     capacity: inputs['list-capacity'],
     force: inputs.force,
+    maxAdditions: inputs['max-sync-additions'],
+    maxLists: inputs['max-lists'],
     provenance: {
       repository: rt.github ? `${rt.github.owner}/${rt.github.repo}` : 'local',
       commit: rt.github?.sha ?? 'local'
@@ -48,7 +50,10 @@ export async function sync(rt: Runtime, inputs: Inputs, deps: { client?: Cloudfl
   rt.print(renderSyncText(plan))
   if (rt.summary) await rt.summary(renderSyncMarkdown(plan))
 
-  if (!plan.guard.allowed) {
+  if (plan.guard.limits.length > 0) {
+    // force cannot help here: the files or the inputs must change before the merge.
+    rt.log.warning(`sync will refuse this plan: ${plan.guard.limits.join('; ')}`)
+  } else if (!plan.guard.allowed) {
     // On a PR this is the moment to learn it: the merge would be refused until someone runs sync with force.
     rt.log.warning(`sync will refuse this plan: ${plan.guard.violations.join('; ')}. If it is intended, run the sync workflow by hand with force: true after merging.`)
   }

@@ -8,6 +8,10 @@
  */
 import type { EntryKind } from './types.js'
 import { canonicalValue, compareValues } from './values.js'
+import { addedCoverage, coverage, type Coverage } from './sync-breadth.js'
+import { normaliseListId, normaliseTraffic, referencedListIds } from './sync-traffic.js'
+
+export { normaliseListId, referencedListIds } from './sync-traffic.js'
 
 /** Gateway list types this project manages. */
 export type ListType = 'IP' | 'DOMAIN'
@@ -16,7 +20,14 @@ export type ListType = 'IP' | 'DOMAIN'
 export interface RemoteItem { value: string; description?: string }
 
 /** A managed Gateway list (matched by name prefix) with every item. */
-export interface RemoteList { id: string; name: string; type: ListType; items: RemoteItem[] }
+export interface RemoteList {
+  id: string
+  name: string
+  type: ListType
+  items: RemoteItem[]
+  /** `created_at` as the API returned it; picks which of two same-named lists is adopted. */
+  createdAt?: string
+}
 
 /** The managed Gateway rule as returned by the API; unknown fields are kept for the PUT. */
 export interface RemoteRule {
@@ -35,6 +46,8 @@ export interface RemoteRule {
 export interface RemoteState {
   lists: RemoteList[]
   policy: RemoteRule | null
+  /** Other rules with the policy's name (two concurrent first runs each create one): see {@link adoptOldest}. */
+  duplicatePolicies?: RemoteRule[]
   /** Oddities the reader noticed (e.g. two rules with the policy's name); shown in the plan. */
   warnings?: string[]
 }
@@ -51,6 +64,10 @@ export interface SyncOptions {
   force: boolean
   /** Written into the ownership mark of every appended item. */
   provenance: { repository: string; commit: string }
+  /** Refuse (unless `force`) a plan that adds more entries than this (`max-sync-additions`). */
+  maxAdditions?: number
+  /** Never manage more Gateway lists than this, IP and hostname together (`max-lists`); `force` does not override it. */
+  maxLists?: number
 }
 
 /** A value to append, and the list it goes to. */
@@ -122,7 +139,20 @@ export interface PolicyPlan {
   handEdited: boolean
   /** Every managed list after apply, IP lists first, in list-number order. */
   lists: PolicyListRef[]
+  /** Each field sync sets back, old → new (the expression as the API stored it → as sync writes it). */
+  changes: PolicyFieldChange[]
+  /** Other rules with the policy's name: sync disables the enabled ones and never deletes them. */
+  duplicates: DuplicatePolicy[]
 }
+
+/** One field of the policy that sync restores, like terraform's `~ traffic = old -> new`. */
+export interface PolicyFieldChange { field: 'traffic' | 'action' | 'enabled' | 'filters'; old: string; new: string }
+
+/** A second rule named like the policy (a concurrent run created it). */
+export interface DuplicatePolicy { id: string; enabled: boolean; createdAt?: string }
+
+/** A second managed list with an adopted list's name (a concurrent run created it): unused, never deleted. */
+export interface DuplicateList { id: string; name: string; type: ListType; items: number; createdAt?: string; adoptedId: string }
 
 /** The "too much change" verdict. */
 export interface GuardVerdict {
@@ -131,8 +161,10 @@ export interface GuardVerdict {
   /** The plan may be applied: safe, or the objection was overridden with `force`. */
   allowed: boolean
   forced: boolean
-  /** One sentence per objection, with counts. */
+  /** One sentence per objection, with counts; `force` overrides these. */
   violations: string[]
+  /** Hard limits (`max-lists`): `force` does not override them. */
+  limits: string[]
 }
 
 /** Result of {@link planSync}. */
@@ -141,8 +173,16 @@ export interface SyncPlan {
   hosts: KindPlan
   policy: PolicyPlan
   guard: GuardVerdict
-  counts: { added: number; removed: number; duplicates: number; drift: number; unparsable: number; listsCreated: number }
-  /** Items added + items removed + lists created + 1 if the policy changes; 0 = no writes. */
+  counts: {
+    added: number; removed: number; duplicates: number; drift: number; unparsable: number; listsCreated: number
+    /** Enabled duplicate policies that sync disables. */
+    policiesDisabled: number
+  }
+  /** Same-named managed lists that were not adopted: no longer referenced, to delete by hand. */
+  duplicateLists: DuplicateList[]
+  /** Addresses the IP lists cover after apply, and how many of those this run adds. */
+  breadth: { total: Coverage; added: Coverage }
+  /** Items added + items removed + lists created + 1 if the policy changes + policies disabled; 0 = no writes. */
   changes: number
   /** Description written on every appended item. */
   mark: string
@@ -157,6 +197,10 @@ export const GUARD_MAX_REMOVAL_RATIO = 0.3
 export const GUARD_MIN_OWNED = 10
 /** Items sent in one create/PATCH call (known to work; the API documents no limit). */
 export const MAX_ITEMS_PER_CALL = 1000
+/** Default of `max-sync-additions`. */
+export const DEFAULT_MAX_ADDITIONS = 5000
+/** Default of `max-lists`. */
+export const DEFAULT_MAX_LISTS = 10
 /** Every ownership mark starts with this; {@link isOwned} looks only at it. */
 export const OWNERSHIP_PREFIX = 'gateway-tls-bypass:'
 
@@ -205,9 +249,41 @@ export class TooMuchChangeError extends Error {
   }
 }
 
-/** Throws {@link TooMuchChangeError} unless the plan may be applied. */
+/** Thrown by apply when the plan breaks a hard limit (`max-lists`); `force` does not override it. */
+export class PlanLimitError extends Error {
+  readonly limits: string[]
+  constructor(limits: string[]) {
+    super(`Refusing to sync, nothing was written: ${limits.join(' ')}`)
+    this.name = 'PlanLimitError'
+    this.limits = limits
+  }
+}
+
+/** Throws {@link PlanLimitError} or {@link TooMuchChangeError} unless the plan may be applied. */
 export function assertPlanAllowed(plan: SyncPlan): void {
+  if (plan.guard.limits.length > 0) throw new PlanLimitError(plan.guard.limits)
   if (!plan.guard.allowed) throw new TooMuchChangeError(plan.guard.violations)
+}
+
+/**
+ * Of several objects with one name (two concurrent runs each created one), the one to adopt:
+ * the oldest `created_at`, then the smallest id, so every run picks the same one. Objects
+ * without a readable date come after those with one.
+ */
+export function adoptOldest<T>(xs: T[], key: (x: T) => { id: string; createdAt?: string | undefined }): { adopted: T | undefined; rest: T[] } {
+  const time = (x: T): number => {
+    const t = Date.parse(key(x).createdAt ?? '')
+    return Number.isFinite(t) ? t : Number.POSITIVE_INFINITY
+  }
+  const sorted = [...xs].sort((a, b) => {
+    const ta = time(a)
+    const tb = time(b)
+    if (ta !== tb) return ta < tb ? -1 : 1
+    const ia = key(a).id
+    const ib = key(b).id
+    return ia < ib ? -1 : ia > ib ? 1 : 0
+  })
+  return { adopted: sorted[0], rest: sorted.slice(1) }
 }
 
 /**
@@ -216,18 +292,6 @@ export function assertPlanAllowed(plan: SyncPlan): void {
  */
 export function canonicalRemote(type: ListType, raw: string): { ok: true; value: string } | { ok: false; reason: string } {
   return canonicalValue(type === 'IP' ? 'ip' : 'host', raw.trim())
-}
-
-/** The list ids a rule's `traffic` references, hyphens stripped and lower-cased. */
-export function referencedListIds(traffic: string): Set<string> {
-  const out = new Set<string>()
-  for (const m of traffic.matchAll(/\$([0-9a-fA-F-]{32,36})\b/g)) out.add(normaliseListId(m[1] ?? ''))
-  return out
-}
-
-/** A list id as the rules API writes it in `traffic`: no hyphens, lower case. */
-export function normaliseListId(id: string): string {
-  return id.replace(/-/g, '').toLowerCase()
 }
 
 /**
@@ -385,56 +449,201 @@ function guardKind(k: KindPlan, label: string): string[] {
   return []
 }
 
+/** A mass import (a pasted feed, a runaway collect) is stopped until someone confirms it. */
+function guardAdditions(added: number, max: number): string[] {
+  if (added <= max) return []
+  return [`The plan adds ${added} entries to Cloudflare in one run (limit ${max}, input max-sync-additions). ` +
+    'To apply anyway, run sync with force: true, or raise max-sync-additions.']
+}
+
+/**
+ * Lists are never deleted, so every list sync creates is kept for good: a plan that needs
+ * more than `max-lists` is refused outright (force does not help), before any write.
+ */
+function listLimits(ips: SortedList[], hosts: SortedList[], k: { ips: KindPlan; hosts: KindPlan }, o: SyncOptions, warnings: string[]): string[] {
+  const max = o.maxLists ?? DEFAULT_MAX_LISTS
+  const ipCount = ips.length + k.ips.creates.length
+  const hostCount = hosts.length + k.hosts.creates.length
+  const total = ipCount + hostCount
+  if (total <= max) return []
+  const created = k.ips.creates.length + k.hosts.creates.length
+  if (created === 0) {
+    warnings.push(`sync manages ${total} Gateway lists, more than max-lists (${max}); it creates no more.`)
+    return []
+  }
+  return [`The plan needs ${total} Gateway lists (${ipCount} IP, ${hostCount} hostname; ${o.capacity} entries each at most), ` +
+    `more than max-lists (${max}). Shorten the list files, raise list-capacity to 5000 on Enterprise, or raise max-lists ` +
+    '(an account holds 100 lists in all, and lists are never deleted).']
+}
+
 function sameFilters(filters: unknown): boolean {
   return Array.isArray(filters) && filters.length === 1 && filters[0] === 'http'
 }
 
-function planPolicy(remote: RemoteRule | null, ips: SortedList[], hosts: SortedList[], k: { ips: KindPlan; hosts: KindPlan }, name: string): PolicyPlan {
-  const lists: PolicyListRef[] = [
+function policyLists(ips: SortedList[], hosts: SortedList[], k: { ips: KindPlan; hosts: KindPlan }): PolicyListRef[] {
+  return [
     ...ips.map((l) => ({ type: 'IP' as const, name: l.list.name, id: l.list.id })),
     ...k.ips.creates.map((c) => ({ type: c.type, name: c.name, id: null })),
     ...hosts.map((l) => ({ type: 'DOMAIN' as const, name: l.list.name, id: l.list.id })),
     ...k.hosts.creates.map((c) => ({ type: c.type, name: c.name, id: null }))
   ]
-  if (remote === null) {
-    return { name, action: 'create', id: null, reasons: ['The Do Not Inspect policy does not exist.'], handEdited: false, lists }
+}
+
+/** The expression sync will write; lists it creates are shown by name. */
+function plannedTraffic(lists: PolicyListRef[]): string {
+  return policyTraffic(lists.map((l) => ({ type: l.type, id: l.id ?? `(new list "${l.name}")` })))
+}
+
+interface Findings { reasons: string[]; handEdited: boolean }
+
+/** Extra clauses: a duplicate list a concurrent run referenced, a foreign list, or anything else. */
+function extraClauseReasons(extra: string[], duplicateIds: Map<string, string>, f: Findings): void {
+  const dupNames = new Set<string>()
+  const foreign = new Set<string>()
+  const other: string[] = []
+  for (const clause of extra) {
+    const ids = [...referencedListIds(clause)]
+    if (ids.length > 0 && ids.every((id) => duplicateIds.has(id))) ids.forEach((id) => dupNames.add(duplicateIds.get(id) ?? id))
+    else if (ids.some((id) => !duplicateIds.has(id))) ids.filter((id) => !duplicateIds.has(id)).forEach((id) => foreign.add(id))
+    else other.push(clause)
   }
-  const reasons: string[] = []
-  let handEdited = false
+  if (dupNames.size > 0) f.reasons.push(`It references a duplicate of ${[...dupNames].sort().join(', ')} (made by a concurrent run); sync no longer uses that copy.`)
+  if (foreign.size > 0) {
+    f.handEdited = true
+    f.reasons.push(`It references list(s) that are not managed lists: ${[...foreign].sort().join(', ')}.`)
+  }
+  if (other.length > 0) {
+    f.handEdited = true
+    f.reasons.push(`Its expression matches more than the managed lists: ${other.map((c) => c.length > 200 ? `${c.slice(0, 199)}…` : c).join(' or ')}.`)
+  }
+}
+
+/** Compares the whole normalised expression with the one sync writes. */
+function trafficFindings(remoteTraffic: string, lists: PolicyListRef[], duplicateIds: Map<string, string>): Findings {
+  const f: Findings = { reasons: [], handEdited: false }
   const created = lists.filter((l) => l.id === null).length
-  if (created > 0) reasons.push(`It must reference ${created} new list(s).`)
-  // The API rewrites `traffic` (formatting, hyphen-less UUIDs): compare the sets of ids only.
-  const refs = referencedListIds(typeof remote.traffic === 'string' ? remote.traffic : '')
-  const want = new Set(lists.flatMap((l) => l.id === null ? [] : [normaliseListId(l.id)]))
-  const missing = lists.filter((l) => l.id !== null && !refs.has(normaliseListId(l.id))).map((l) => l.name)
-  const extra = [...refs].filter((id) => !want.has(id)).sort()
-  if (missing.length > 0) {
-    // Not necessarily a hand edit: a run interrupted after creating lists leaves this too.
-    reasons.push(`It does not reference ${missing.join(', ')}.`)
+  if (created > 0) f.reasons.push(`It must reference ${created} new list(s).`)
+  const have = new Set(normaliseTraffic(remoteTraffic))
+  const refs = referencedListIds(remoteTraffic)
+  const existing = lists.flatMap((l) => l.id === null ? [] : [{ ...l, id: l.id, clause: normaliseTraffic(policyTraffic([{ type: l.type, id: l.id }]))[0] ?? '' }])
+  const missing = existing.filter((l) => !refs.has(normaliseListId(l.id))).map((l) => l.name)
+  // Not necessarily a hand edit: a run interrupted after creating lists leaves this too.
+  if (missing.length > 0) f.reasons.push(`It does not reference ${missing.join(', ')}.`)
+  const altered = existing.filter((l) => refs.has(normaliseListId(l.id)) && !have.has(l.clause)).map((l) => l.name)
+  if (altered.length > 0) {
+    f.handEdited = true
+    f.reasons.push(`It does not match ${altered.join(', ')} the way sync writes it.`)
   }
-  if (extra.length > 0) {
-    handEdited = true
-    reasons.push(`It references list(s) that are not managed lists: ${extra.join(', ')}.`)
-  }
+  const expected = new Set(existing.map((l) => l.clause))
+  extraClauseReasons([...have].filter((c) => !expected.has(c)), duplicateIds, f)
+  return f
+}
+
+/** Action, enabled and filters: each restored field is one old → new change. */
+function fieldFindings(remote: RemoteRule, changes: PolicyFieldChange[]): Findings {
+  const f: Findings = { reasons: [], handEdited: false }
   if (remote.action !== 'off') {
-    handEdited = true
-    reasons.push(`Its action is "${String(remote.action)}", not "off" (Do Not Inspect).`)
+    f.reasons.push(`Its action is "${String(remote.action)}", not "off" (Do Not Inspect).`)
+    changes.push({ field: 'action', old: String(remote.action), new: 'off' })
   }
   if (remote.enabled !== true) {
-    handEdited = true
-    reasons.push('It is disabled.')
+    f.reasons.push('It is disabled.')
+    changes.push({ field: 'enabled', old: String(remote.enabled), new: 'true' })
   }
   if (!sameFilters(remote.filters)) {
-    handEdited = true
-    reasons.push(`Its filters are ${JSON.stringify(remote.filters)}, not ["http"].`)
+    f.reasons.push(`Its filters are ${JSON.stringify(remote.filters)}, not ["http"].`)
+    changes.push({ field: 'filters', old: JSON.stringify(remote.filters), new: '["http"]' })
   }
-  return { name, action: reasons.length > 0 ? 'update' : 'none', id: remote.id, reasons, handEdited, lists }
+  f.handEdited = f.reasons.length > 0
+  return f
+}
+
+function duplicatePolicies(rules: RemoteRule[]): DuplicatePolicy[] {
+  return rules.map((r) => {
+    const d: DuplicatePolicy = { id: r.id, enabled: r.enabled }
+    if (typeof r['created_at'] === 'string') d.createdAt = r['created_at']
+    return d
+  })
+}
+
+function planPolicy(remote: RemoteState, lists: PolicyListRef[], duplicateIds: Map<string, string>, name: string): PolicyPlan {
+  const rule = remote.policy
+  const duplicates = duplicatePolicies(remote.duplicatePolicies ?? [])
+  if (rule === null) {
+    return { name, action: 'create', id: null, reasons: ['The Do Not Inspect policy does not exist.'], handEdited: false, lists, changes: [], duplicates }
+  }
+  const remoteTraffic = typeof rule.traffic === 'string' ? rule.traffic : ''
+  const changes: PolicyFieldChange[] = []
+  const t = trafficFindings(remoteTraffic, lists, duplicateIds)
+  if (t.reasons.length > 0) changes.push({ field: 'traffic', old: remoteTraffic, new: plannedTraffic(lists) })
+  const fields = fieldFindings(rule, changes)
+  const reasons = [...t.reasons, ...fields.reasons]
+  return {
+    name, action: reasons.length > 0 ? 'update' : 'none', id: rule.id, reasons,
+    handEdited: t.handEdited || fields.handEdited, lists, changes, duplicates
+  }
+}
+
+/**
+ * Managed lists of one type, in number order. Two lists with one name (two concurrent runs
+ * each created it) are never both managed: the oldest is adopted, the others reported.
+ */
+function sortedLists(remote: RemoteState, o: SyncOptions, type: ListType, warnings: string[], duplicates: DuplicateList[]): SortedList[] {
+  const byNumber = new Map<number, RemoteList[]>()
+  for (const list of remote.lists) {
+    const parsed = parseManagedListName(o.prefix, list.name)
+    if (parsed === null || parsed.type !== type) continue
+    if (list.type !== type) {
+      warnings.push(`List "${list.name}" has type ${list.type}, expected ${type}; it is ignored.`)
+      continue
+    }
+    byNumber.set(parsed.number, [...(byNumber.get(parsed.number) ?? []), list])
+  }
+  const out: SortedList[] = []
+  for (const [number, same] of byNumber) {
+    const { adopted, rest } = adoptOldest(same, (l) => ({ id: l.id, createdAt: l.createdAt }))
+    if (adopted === undefined) continue
+    out.push({ list: adopted, number })
+    for (const d of rest) {
+      const dup: DuplicateList = { id: d.id, name: d.name, type, items: d.items.length, adoptedId: adopted.id }
+      if (d.createdAt !== undefined) dup.createdAt = d.createdAt
+      duplicates.push(dup)
+    }
+  }
+  return out.sort((a, b) => a.number - b.number)
+}
+
+/** Addresses in the IP lists before and after apply. */
+function planBreadth(ipLists: SortedList[], ips: KindPlan): SyncPlan['breadth'] {
+  const before: string[] = []
+  for (const { list } of ipLists) {
+    for (const item of list.items) {
+      const c = canonicalRemote('IP', item.value)
+      if (c.ok) before.push(c.value)
+    }
+  }
+  const gone = new Set(ips.removed.filter((r) => r.reason === 'not-in-files').map((r) => r.value))
+  const after = [...before.filter((v) => !gone.has(v)), ...ips.added.map((a) => a.value)]
+  return { total: coverage(after), added: addedCoverage(before, after) }
+}
+
+function countsOf(ips: KindPlan, hosts: KindPlan, policy: PolicyPlan): SyncPlan['counts'] {
+  const removed = (k: KindPlan, reason: PlannedRemoval['reason']): number => k.removed.filter((r) => r.reason === reason).length
+  return {
+    added: ips.added.length + hosts.added.length,
+    removed: removed(ips, 'not-in-files') + removed(hosts, 'not-in-files'),
+    duplicates: removed(ips, 'duplicate') + removed(hosts, 'duplicate'),
+    drift: ips.drift.length + hosts.drift.length,
+    unparsable: ips.unparsable.length + hosts.unparsable.length,
+    listsCreated: ips.creates.length + hosts.creates.length,
+    policiesDisabled: policy.duplicates.filter((d) => d.enabled).length
+  }
 }
 
 /**
  * Plans a sync: which items to append to / remove from which managed list, which lists to
  * create, whether the Do Not Inspect policy must be created or restored, what is kept as
- * drift, and whether the guard allows it. Deterministic for the same inputs.
+ * drift, and whether the guards allow it. Deterministic for the same inputs.
  *
  * @param desired the list files' values (canonical; canonicalised again defensively)
  * @param remote the managed lists and policy as read by `readRemoteState`
@@ -442,43 +651,27 @@ function planPolicy(remote: RemoteRule | null, ips: SortedList[], hosts: SortedL
 export function planSync(desired: { ips: string[]; hosts: string[] }, remote: RemoteState, o: SyncOptions): SyncPlan {
   if (!Number.isInteger(o.capacity) || o.capacity < 1) throw new Error(`capacity must be a positive integer, got ${o.capacity}`)
   const warnings = [...(remote.warnings ?? [])]
-  const byType = (type: ListType): SortedList[] => {
-    const out: SortedList[] = []
-    for (const list of remote.lists) {
-      const parsed = parseManagedListName(o.prefix, list.name)
-      if (parsed === null || parsed.type !== type) continue
-      if (list.type !== type) {
-        warnings.push(`List "${list.name}" has type ${list.type}, expected ${type}; it is ignored.`)
-        continue
-      }
-      out.push({ list, number: parsed.number })
-    }
-    return out.sort((a, b) => a.number - b.number || (a.list.id < b.list.id ? -1 : a.list.id > b.list.id ? 1 : 0))
-  }
-  const ipLists = byType('IP')
-  const hostLists = byType('DOMAIN')
+  const duplicateLists: DuplicateList[] = []
+  const ipLists = sortedLists(remote, o, 'IP', warnings, duplicateLists)
+  const hostLists = sortedLists(remote, o, 'DOMAIN', warnings, duplicateLists)
   for (const list of remote.lists) {
     if (parseManagedListName(o.prefix, list.name) === null) warnings.push(`List "${list.name}" does not follow the managed naming; it is ignored.`)
   }
   const ips = planKind('ip', desired.ips, ipLists, o, warnings)
   const hosts = planKind('host', desired.hosts, hostLists, o, warnings)
-  const policy = planPolicy(remote.policy, ipLists, hostLists, { ips, hosts }, o.policyName)
+  const kinds = { ips, hosts }
+  const duplicateIds = new Map(duplicateLists.map((d) => [normaliseListId(d.id), d.name]))
+  const policy = planPolicy(remote, policyLists(ipLists, hostLists, kinds), duplicateIds, o.policyName)
 
-  const violations = [...guardKind(ips, 'IP'), ...guardKind(hosts, 'hostname')]
-  const safe = violations.length === 0
-  const guard: GuardVerdict = { safe, allowed: safe || o.force, forced: !safe && o.force, violations }
+  const counts = countsOf(ips, hosts, policy)
+  const violations = [...guardKind(ips, 'IP'), ...guardKind(hosts, 'hostname'), ...guardAdditions(counts.added, o.maxAdditions ?? DEFAULT_MAX_ADDITIONS)]
+  const limits = listLimits(ipLists, hostLists, kinds, o, warnings)
+  const safe = violations.length === 0 && limits.length === 0
+  const guard: GuardVerdict = { safe, allowed: limits.length === 0 && (violations.length === 0 || o.force), forced: violations.length > 0 && limits.length === 0 && o.force, violations, limits }
 
-  const counts = {
-    added: ips.added.length + hosts.added.length,
-    removed: ips.removed.filter((r) => r.reason === 'not-in-files').length + hosts.removed.filter((r) => r.reason === 'not-in-files').length,
-    duplicates: ips.removed.filter((r) => r.reason === 'duplicate').length + hosts.removed.filter((r) => r.reason === 'duplicate').length,
-    drift: ips.drift.length + hosts.drift.length,
-    unparsable: ips.unparsable.length + hosts.unparsable.length,
-    listsCreated: ips.creates.length + hosts.creates.length
-  }
-  const changes = counts.added + counts.removed + counts.duplicates + counts.listsCreated + (policy.action === 'none' ? 0 : 1)
+  const changes = counts.added + counts.removed + counts.duplicates + counts.listsCreated + (policy.action === 'none' ? 0 : 1) + counts.policiesDisabled
   return {
     ips, hosts, policy, guard, counts, changes, mark: ownershipMark(o.provenance),
-    capacity: o.capacity, prefix: o.prefix, warnings
+    capacity: o.capacity, prefix: o.prefix, warnings, duplicateLists, breadth: planBreadth(ipLists, ips)
   }
 }
