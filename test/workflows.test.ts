@@ -17,8 +17,8 @@ const load = (f: string) => readFileSync(new URL(f, dir), 'utf8')
 const workflow = (f: string) => parse(load(f)) as Workflow
 
 describe('workflow files', () => {
-  it('exist: collect, sync, check, ci', () => {
-    expect(files.sort()).toEqual(['check.yml', 'ci.yml', 'collect.yml', 'sync.yml'])
+  it('exist: collect, collect-logpush, sync, check, ci', () => {
+    expect(files.sort()).toEqual(['check.yml', 'ci.yml', 'collect-logpush.yml', 'collect.yml', 'sync.yml'])
   })
 
   it.each(files)('%s parses with @actions/workflow-parser without errors', (f) => {
@@ -101,14 +101,27 @@ describe('workflow files', () => {
     expect(text).not.toMatch(/secrets\.CLOUDFLARE_API_TOKEN/)
   })
 
-  it('secrets appear only in the steps of the action that needs them', () => {
+  it('secrets appear only in the steps that need them: the action, and the R2 fetch (its read-only key)', () => {
     for (const f of files) {
       for (const job of Object.values(workflow(f).jobs)) {
         for (const step of job.steps) {
           const s = JSON.stringify(step)
-          if (s.includes('secrets.')) expect(step.uses).toBe('./action')
+          if (!s.includes('secrets.')) continue
+          if (step.run?.includes('fetch-logpush-r2.sh')) expect(s.match(/secrets\.[A-Z0-9_]+/g)!.sort()).toEqual(['secrets.R2_ACCESS_KEY_ID', 'secrets.R2_SECRET_ACCESS_KEY'])
+          else expect(step.uses).toBe('./action')
         }
       }
     }
+  })
+
+  it('collect-logpush is inert until configured, shares collect\'s concurrency group, and gives the action no Cloudflare token', () => {
+    const w = workflow('collect-logpush.yml')
+    const job = w.jobs.collect! as Job & { if?: string }
+    expect(job.if).toContain("vars.LOGPUSH_R2_BUCKET != ''")
+    expect(job.permissions).toEqual({ 'contents': 'write', 'pull-requests': 'write' })
+    expect((w as unknown as { concurrency: { group: string } }).concurrency.group).toBe((workflow('collect.yml') as unknown as { concurrency: { group: string } }).concurrency.group)
+    const action = job.steps.find((s) => s.uses === './action')!
+    expect(action.with).toMatchObject({ source: 'logpush', 'logpush-dir': '.logpush' })
+    expect(JSON.stringify(action)).not.toContain('secrets.')
   })
 })
