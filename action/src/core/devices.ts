@@ -93,8 +93,9 @@ export function findCertlessSql(window: { from: number | null; to: number }, th:
   const to = Number.isFinite(window.to) && window.to > 0 ? window.to : Date.now()
   const from = window.from !== null && Number.isFinite(window.from) && window.from < to ? window.from : to - 86_400_000
   const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
-  const failedDestinations = `COUNT(DISTINCT CASE WHEN ${FAILED} THEN ${DESTINATION} END)`
-  const failedSessions = `SUM(CASE WHEN ${FAILED} THEN 1 ELSE 0 END)`
+  // Wrapped so the query reads without scrolling in a pull request.
+  const failedDestinations = `COUNT(DISTINCT CASE WHEN ${FAILED}\n    THEN ${DESTINATION} END)`
+  const failedSessions = `SUM(CASE WHEN ${FAILED}\n    THEN 1 ELSE 0 END)`
   return [
     'SELECT deviceid, MAX(devicename) AS device_name, MAX(email) AS email,',
     `  ${failedDestinations} AS failed_destinations,`,
