@@ -116,6 +116,18 @@ describe('widened managed policy (issue 12 item 2)', () => {
     expect(renderSyncText(p)).toContain(`~ ${change.field} = ${JSON.stringify(change.old)} -> ${JSON.stringify(change.new)}`)
   })
 
+  it('a hostile expression stays inert in the summary table and on the terminal', () => {
+    const hostile = `${apiTraffic} or http.conn.hostname == "x|y\`\`<!-- @admin\n| forged | row |"`
+    const p = planSync({ ips: [], hosts: [] }, state({ traffic: hostile }), OPTS)
+    const md = renderSyncMarkdown(p)
+    const row = md.split('\n').find((l) => l.startsWith('| ~ traffic |'))!
+    expect(row).toBeDefined()
+    expect(md).not.toContain('<!--')
+    expect(md).not.toMatch(/^\| forged/m)
+    expect(row).toContain('\\u000a')
+    expect(renderSyncText(p).split('\n').filter((l) => l.includes('forged'))).toHaveLength(2)
+  })
+
   it('the API spelling of our own expression is not a change', () => {
     const reordered = `http.conn.hostname in $${L.host.replace(/-/g, '').toUpperCase()}  or any(http.conn.dst_ip[*] in $${L.ip})`
     expect(planSync({ ips: [], hosts: [] }, state({ traffic: reordered }), OPTS).changes).toBe(0)
