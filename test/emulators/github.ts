@@ -74,6 +74,13 @@ export interface GitHubEmulator {
   inject(f: Injection): void
   /** Commits `files` with a human author on top of `branch` (created from the default branch if absent). */
   pushAsHuman(branch: string, files: Record<string, string>, message: string): Promise<string>
+  /**
+   * The strongest forgery a person with push access can make of a bot commit: the bot's
+   * name and e-mail as author (so GitHub links the author to the Bot account) and a
+   * signature that verifies, made with the person's own key, so the committer is the
+   * person. On top of `branch`, like `pushAsHuman`.
+   */
+  pushAsImpostor(branch: string, files: Record<string, string>, message: string): Promise<string>
   /** Commits `files` with a human author on the default branch. */
   commitToDefault(files: Record<string, string>, message: string): Promise<string>
   /** Merges a pull request with a merge commit (as the default merge button does); marks it merged and closed. */
@@ -110,6 +117,14 @@ const HUMAN: Omit<GitIdentity, 'date'> = { name: 'A Person', email: 'person@exam
 const BOT_AUTHOR: Omit<GitIdentity, 'date'> = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' }
 const WEB_FLOW: Omit<GitIdentity, 'date'> = { name: 'GitHub', email: 'noreply@github.com' }
 const UNSIGNED: Verification = { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null }
+
+/** The account GitHub links to a commit e-mail, as compare and list-commits show it. */
+function account(email: string): { login: string; type: 'User' | 'Bot' } | null {
+  if (email === BOT_AUTHOR.email) return { login: BOT_AUTHOR.name, type: 'Bot' }
+  if (email === WEB_FLOW.email) return { login: 'web-flow', type: 'User' }
+  if (email === HUMAN.email) return { login: 'a-person', type: 'User' }
+  return null
+}
 
 /** An error the handlers throw to produce a GitHub-shaped error response. */
 class HttpError extends Error {
@@ -154,12 +169,13 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
   const changesFromFiles = (files: Record<string, string>): TreeChange[] =>
     Object.entries(files).map(([path, content]) => ({ path, mode: '100644', content: Buffer.from(content, 'utf8') }))
 
-  const humanCommit = async (branch: string, files: Record<string, string>, message: string): Promise<string> => {
+  const humanCommit = async (branch: string, files: Record<string, string>, message: string, impostor = false): Promise<string> => {
     const ref = `refs/heads/${branch}`
     const parent = (await git.readRef(ref)) ?? (await git.readRef(`refs/heads/${defaultBranch}`))
     const parentTree = parent === null ? null : (await git.readCommit(parent)).tree
     const tree = await git.buildTree(parentTree, changesFromFiles(files))
-    const sha = await git.commitTree({ tree, parents: parent === null ? [] : [parent], message, author: ident(HUMAN), committer: ident(HUMAN) })
+    const sha = await git.commitTree({ tree, parents: parent === null ? [] : [parent], message, author: ident(impostor ? BOT_AUTHOR : HUMAN), committer: ident(HUMAN) })
+    if (impostor) verifications.set(sha, { verified: true, reason: 'valid', signature: '-----BEGIN PGP SIGNATURE-----\n(the person\'s own key)\n-----END PGP SIGNATURE-----', payload: null, verified_at: now() })
     await git.updateRef(ref, sha)
     await refsChanged()
     return sha
@@ -230,8 +246,10 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       url: `${repoUrl()}/git/commits/${c.sha}`,
       verification: verifications.get(c.sha) ?? UNSIGNED
     },
-    author: c.author.email === BOT_AUTHOR.email ? { login: BOT_AUTHOR.name, type: 'Bot' } : null,
-    committer: c.committer.email === WEB_FLOW.email ? { login: 'web-flow', type: 'User' } : null,
+    // GitHub links each side to the account that owns its e-mail (null when none does);
+    // `type` is documented as "User", "Bot" or "Organization". web-flow is a User.
+    author: account(c.author.email),
+    committer: account(c.committer.email),
     parents: c.parents.map((p) => ({ sha: p, url: `${repoUrl()}/commits/${p}` }))
   })
   const labelJson = (name: string) => {
@@ -695,6 +713,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       injections.push({ ...f, left: f.times ?? 1 })
     },
     pushAsHuman: (branch, files, message) => serial(() => humanCommit(branch, files, message)),
+    pushAsImpostor: (branch, files, message) => serial(() => humanCommit(branch, files, message, true)),
     commitToDefault: (files, message) => serial(() => humanCommit(defaultBranch, files, message)),
     mergePull: (number) =>
       serial(async () => {
