@@ -1,5 +1,6 @@
 // `npm run demo`: generates the bundled sample logs (pinned apps, noise, a google.com failure
-// the default exclusions suppress, a failure without SNI, a hostile SNI, a truncated file)
+// the default exclusions suppress, a failure without SNI, a hostile SNI, a device without the
+// Gateway certificate, a truncated file)
 // and runs collect on them through the CLI bundle — offline, dry-run, nothing written.
 import { spawnSync } from 'node:child_process'
 import { rm } from 'node:fs/promises'

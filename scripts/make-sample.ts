@@ -10,6 +10,8 @@
  * - failures without SNI on a clean IP (an IP candidate) and on an IP where
  *   accounts.google.com was also seen (stopped by the shared-IP guard);
  * - a hostile SNI failing on 3 devices (the planner must reject and escape it);
+ * - a device without the Gateway certificate: its TLS fails on 30 ordinary sites, 3 sessions
+ *   each, that 5 other devices reach fine (reported by count; none of those sites is proposed);
  * - gateway_http bypass records of the `gateway-tls-bypass` policy, teaching a hostname;
  * - gateway_network records (DestinationIP -> SNI);
  * - one truncated .log.gz, one line of garbage and an ownership-challenge.txt.
@@ -117,6 +119,16 @@ export async function writeSample(dir: string, opts: { now: number; seed?: numbe
     const k = int(normal.length)
     session({ sni: normal[k] as string, ip: normalIps[k] as string, reason: pick(reasons) })
   }
+  // A device without the Gateway certificate (a laptop before enrolment finished): every
+  // inspected site fails for it alone, while five enrolled devices reach the same sites fine.
+  const certless = { id: uuid(), user: uuid(), email: 'new-hire@corp.example', name: `LAPTOP-${hex(5).toUpperCase()}` }
+  const sites = ['news', 'weather', 'shop', 'travel', 'docs', 'wiki', 'maps', 'video', 'music', 'sports']
+    .flatMap((s) => [`www.${s}-portal.example`, `cdn.${s}-portal.example`, `api.${s}-portal.example`])
+  sites.forEach((sni, i) => {
+    const ip = `198.51.100.${100 + i}`
+    for (let k = 0; k < 3; k++) session({ sni, ip, reason: 'CLIENT_TLS_ERROR', device: certless })
+    for (const d of devices.slice(10, 15)) session({ sni, ip, reason: 'CLIENT_CLOSED', device: d })
+  })
   sessions.sort((a, b) => String(a.SessionID).localeCompare(String(b.SessionID)))
 
   // gateway_http: the managed policy bypassed this hostname (teaches the name behind an IP).

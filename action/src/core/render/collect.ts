@@ -507,8 +507,15 @@ function certlessText(plan: CollectPlan): string[] {
   if (!c.devices.length) return ['', `Devices without the certificate: none of ${c.devicesSeen} seen (${certlessRuleText(c)}).`]
   const out = ['', `Devices without the certificate: ${certlessHeadline(c)}`, `  ${certlessDetail(c)}`]
   const how = certlessHowToFind(plan)
-  if (how) out.push(`  To find ${c.devices.length === 1 ? 'it' : 'them'}: ${how.intro}`, '', ...how.code.split('\n').map((l) => `    ${l}`))
-  if (c.onlyCertless.length) {
+  if (how) out.push(`  To find ${c.devices.length === 1 ? 'it' : 'them'}: ${how.intro.replace(/^./, (x) => x.toLowerCase())}`, '', ...how.code.split('\n').map((l) => `    ${l}`))
+  return out
+}
+
+/** What failed only on certificate-less devices, after the proposal (it informs, it asks nothing). */
+function onlyCertlessText(plan: CollectPlan): string[] {
+  const c = plan.certless
+  const out: string[] = []
+  if (c?.onlyCertless.length) {
     out.push('', `Failed only on devices without the certificate (${c.onlyCertless.length}; not proposed):`)
     const rows = c.onlyCertless.slice(0, TEXT_SHOWN).map((d) => [d.kind === 'ip' ? 'ip' : 'host', visible(clip(d.value, TEXT_VALUE_MAX)), String(d.stats.sessions), String(d.stats.devices), utc(d.stats.lastSeen)])
     out.push(...columns([['KIND', 'VALUE', 'SESSIONS', 'DEVICES', 'LAST SEEN'], ...rows], [false, false, true, true, false]))
@@ -540,6 +547,7 @@ export function renderText(plan: CollectPlan): string {
     if (plan.suppressed.length > TEXT_SHOWN) out.push(`  … ${plan.suppressed.length - TEXT_SHOWN} more`)
   }
   if (plan.heldBack.length) out.push('', `Held back by max-new-entries (${plan.heldBack.length}):`, ...candidateTable(plan.heldBack, TEXT_SHOWN))
+  out.push(...onlyCertlessText(plan))
   if (plan.belowThreshold.length) {
     out.push('', `Below threshold (${plan.belowThreshold.length}; strongest shown):`, ...candidateTable(plan.belowThreshold, 5))
   }
