@@ -61,7 +61,7 @@ describe('one certificate-less device and a pinned app (the issue)', () => {
 
   it('proposes only the pinned app, and says why the rest is missing', () => {
     expect(plan.additions.map((c) => c.value)).toEqual(['api.pinned.example'])
-    expect(body).toContain(`> **${HEADLINE}**`)
+    expect(body).toContain('> **1 device (of 6 devices seen) looks like it lacks the Gateway certificate**: its TLS failed on 120 destinations (360 of its 360 TLS sessions). Its failures were not counted.')
     expect(body).toContain('> Installing the certificate on it should fix those failures; no bypass is proposed for them. 120 destinations failed only on this device and are not proposed.')
     expect(renderSummary(plan)).toContain(HEADLINE)
     expect(renderText(plan)).toContain(`Devices without the certificate: ${HEADLINE}`)
@@ -115,7 +115,7 @@ describe('aggregates several devices', () => {
   it('as ranges, strongest first, with the sessions left out', () => {
     const plan = planOf(issueObservations('log-explorer', { devices, devicesSeen: 40, sessionsExcluded: 500 }))
     expect(renderPrBody(plan, CTX)).toContain(
-      '> **3 devices (of 40 devices seen) look like they lack the Gateway certificate: their TLS failed on 12–120 destinations each (60–100% of their TLS sessions). Their 500 failing sessions were not counted.**'
+      '> **3 devices (of 40 devices seen) look like they lack the Gateway certificate**: their TLS failed on 12–120 destinations each (60–100% of their TLS sessions). Their 500 failing sessions were not counted.'
     )
     expect(renderPrBody(plan, CTX)).toContain('<summary>How to find the devices without the certificate</summary>')
     expect(renderPrBody(plan, CTX)).toContain('120 destinations failed only on these devices')

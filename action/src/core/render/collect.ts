@@ -275,7 +275,8 @@ function certlessMd(plan: CollectPlan): string {
   if (!c || !how) return ''
   const which = c.devices.length === 1 ? 'the device' : 'the devices'
   return [
-    `> [!NOTE]\n> **${certlessHeadline(c)}**\n> ${certlessDetail(c)}`,
+    // Only the finding is bold; the numbers after the colon read better plain.
+    `> [!NOTE]\n> ${certlessHeadline(c).replace(/^([^:]+):/, '**$1**:')}\n> ${certlessDetail(c)}`,
     `<details><summary>How to find ${which} without the certificate</summary>\n\n${how.intro}\n\n\`\`\`${how.lang}\n${how.code}\n\`\`\`\n\n</details>`
   ].join('\n\n')
 }
