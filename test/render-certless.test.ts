@@ -63,7 +63,7 @@ describe('one certificate-less device and a pinned app (the issue)', () => {
     expect(plan.additions.map((c) => c.value)).toEqual(['api.pinned.example'])
     expect(body).toContain('> **1 device (of 6 devices seen) looks like it lacks the Gateway certificate**: its TLS failed on 120 destinations (360 of its 360 TLS sessions). Its failures were not counted.')
     expect(body).toContain('> Installing the certificate on it should fix those failures; no bypass is proposed for them. 120 destinations failed only on this device and are not proposed.')
-    expect(renderSummary(plan)).toContain(HEADLINE)
+    expect(renderSummary(plan)).toContain(HEADLINE.replace(/^([^:]+):/, '**$1**:'))
     expect(renderText(plan)).toContain(`Devices without the certificate: ${HEADLINE}`)
   })
 
