@@ -4,7 +4,9 @@ import {
   afterPredicate,
   buildSql,
   chunk,
+  devicePredicate,
   isSqlSafe,
+  namesPattern,
   portsPredicate,
   rfc3339,
   sqlInt,
@@ -116,34 +118,53 @@ const STATS = (col: string): string =>
   "COUNT(DISTINCT CASE WHEN userid <> '' THEN userid WHEN email <> '' THEN email END) AS users, " +
   `MIN(${col}) AS first_seen, MAX(${col}) AS last_seen`
 
+const HOST_OK = "regexp_like(lower(sni), '^[a-z0-9._-]+$')"
+const IP_OK = "regexp_like(lower(originip), '^[0-9a-f.:]+$')"
+
 describe('buildSql', () => {
-  it('host failures', () => {
+  it('host failures: only keys that can be list entries', () => {
     expect(buildSql({ kind: 'host-failures', window: W, ports: [443, 8443] })).toBe(
-      `SELECT lower(sni) AS host, ${STATS('sessionstarttime')} FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443, 8443) AND sni <> '' GROUP BY lower(sni) LIMIT 10000`
+      `SELECT lower(sni) AS host, ${STATS('sessionstarttime')} FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443, 8443) AND sni <> '' AND ${HOST_OK} GROUP BY lower(sni) LIMIT 10000`
     )
   })
   it('ip failures (no SNI)', () => {
     expect(buildSql({ kind: 'ip-failures', window: W, ports: [443] }, 50)).toBe(
-      `SELECT originip AS ip, ${STATS('sessionstarttime')} FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443) AND (sni IS NULL OR sni = '') AND originip <> '' GROUP BY originip LIMIT 50`
+      `SELECT lower(originip) AS ip, ${STATS('sessionstarttime')} FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443) AND (sni IS NULL OR sni = '') AND originip <> '' AND ${IP_OK} GROUP BY lower(originip) LIMIT 50`
     )
   })
   it('host/ip pairs', () => {
     expect(buildSql({ kind: 'host-ips', window: W, ports: [443] })).toBe(
-      `SELECT lower(sni) AS host, originip AS ip, COUNT(*) AS sessions FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443) AND sni <> '' AND originip <> '' GROUP BY lower(sni), originip LIMIT 10000`
+      `SELECT lower(sni) AS host, lower(originip) AS ip, COUNT(*) AS sessions FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443) AND sni <> '' AND ${HOST_OK} AND originip <> '' AND ${IP_OK} GROUP BY lower(sni), lower(originip) LIMIT 10000`
     )
   })
-  it('hostnames on IPs, both datasets', () => {
-    expect(buildSql({ kind: 'ip-hosts', dataset: 'zero_trust_network_sessions', window: W, ips: ['192.0.2.1', '2001:db8::1'] })).toBe(
-      `SELECT originip AS ip, lower(sni) AS host, COUNT(*) AS sessions FROM zero_trust_network_sessions WHERE ${TIME} AND originip IN ('192.0.2.1', '2001:db8::1') AND sni <> '' GROUP BY originip, lower(sni) LIMIT 10000`
+  it('hostnames on IPs, both datasets (IPs compared lower-cased)', () => {
+    expect(buildSql({ kind: 'ip-hosts', dataset: 'zero_trust_network_sessions', window: W, ips: ['192.0.2.1', '2001:DB8::1'] })).toBe(
+      `SELECT lower(originip) AS ip, lower(sni) AS host, COUNT(*) AS sessions FROM zero_trust_network_sessions WHERE ${TIME} AND lower(originip) IN ('192.0.2.1', '2001:db8::1') AND sni <> '' AND ${HOST_OK} GROUP BY lower(originip), lower(sni) LIMIT 10000`
     )
     expect(buildSql({ kind: 'ip-hosts', dataset: 'gateway_network', window: W, ips: ['192.0.2.1'] })).toBe(
-      `SELECT destinationip AS ip, lower(sni) AS host, COUNT(*) AS sessions FROM gateway_network WHERE ${GW_TIME} AND destinationip IN ('192.0.2.1') AND sni <> '' GROUP BY destinationip, lower(sni) LIMIT 10000`
+      `SELECT lower(destinationip) AS ip, lower(sni) AS host, COUNT(*) AS sessions FROM gateway_network WHERE ${GW_TIME} AND lower(destinationip) IN ('192.0.2.1') AND sni <> '' AND ${HOST_OK} GROUP BY lower(destinationip), lower(sni) LIMIT 10000`
     )
     expect(() => buildSql({ kind: 'ip-hosts', dataset: 'gateway_network', window: W, ips: [] })).toThrow()
   })
+  it('guard: every IP on which an excluded name (or a subdomain) was seen, one regexp without backslashes', () => {
+    const sql = buildSql({ kind: 'guard-ips', dataset: 'zero_trust_network_sessions', window: W, names: ['google.com', 'login.live.com'] })
+    expect(sql).toBe(
+      `SELECT lower(originip) AS ip, MIN(lower(sni)) AS host, COUNT(*) AS sessions FROM zero_trust_network_sessions WHERE ${TIME} AND regexp_like(lower(sni), '(^|[.])(google[.]com|login[.]live[.]com)[.]?$') AND lower(originip) <> '' AND ${IP_OK} GROUP BY lower(originip) LIMIT 10000`
+    )
+    expect(sql).not.toContain('\\')
+    expect(() => buildSql({ kind: 'guard-ips', dataset: 'gateway_network', window: W, names: ["x') OR ('1"] })).toThrow(/canonical/)
+    expect(() => buildSql({ kind: 'guard-ips', dataset: 'gateway_network', window: W, names: [] })).toThrow()
+  })
+  it.each([
+    ['google.com', true], ['accounts.google.com', true], ['accounts.google.com.', true], ['a.b.google.com', true],
+    ['notgoogle.com', false], ['google.com.evil.example', false], ['google.co', false], ['googleXcom', false], ['login.live.com', true], ['live.com', false]
+  ])('the guard pattern matches %s: %s (same rule as hostUnderDomain)', (sni, expected) => {
+    const re = new RegExp(namesPattern(['google.com', 'login.live.com']))
+    expect(re.test(sni)).toBe(expected)
+  })
   it('bypassed hosts by policy name (escaped) or id (preferred)', () => {
     expect(buildSql({ kind: 'bypassed-hosts', window: W, policy: { name: "x' OR '1'='1" } })).toBe(
-      `SELECT lower(httphost) AS host, ${STATS('datetime')} FROM gateway_http WHERE ${GW_TIME} AND lower(action) = 'bypass' AND policyname = 'x'' OR ''1''=''1' AND httphost <> '' GROUP BY lower(httphost) LIMIT 10000`
+      `SELECT lower(httphost) AS host, ${STATS('datetime')} FROM gateway_http WHERE ${GW_TIME} AND lower(action) = 'bypass' AND policyname = 'x'' OR ''1''=''1' AND httphost <> '' AND regexp_like(lower(httphost), '^[a-z0-9._-]+$') GROUP BY lower(httphost) LIMIT 10000`
     )
     expect(buildSql({ kind: 'bypassed-hosts', window: W, policy: { name: 'n', id: 'f6c1d3a2-0000-4000-8000-000000000001' } })).toContain(
       "AND policyid = 'f6c1d3a2-0000-4000-8000-000000000001' AND"
@@ -151,16 +172,39 @@ describe('buildSql', () => {
     expect(() => buildSql({ kind: 'bypassed-hosts', window: W, policy: {} })).toThrow(/name or an id/)
     expect(() => buildSql({ kind: 'bypassed-hosts', window: W, policy: { name: 'a\\b' } })).toThrow(/refusing/)
   })
-  it('count', () => {
+  it('count, and the count of values that can never be list entries', () => {
     expect(buildSql({ kind: 'count', window: W })).toBe(`SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE ${TIME}`)
+    expect(buildSql({ kind: 'ignored', window: W, ports: [443] })).toBe(
+      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT CASE WHEN sni <> '' THEN lower(sni) ELSE lower(originip) END) AS n FROM zero_trust_network_sessions WHERE ${TIME} AND ${FAILING} AND originport IN (443) AND ((sni <> '' AND NOT ${HOST_OK}) OR ((sni IS NULL OR sni = '') AND originip <> '' AND NOT ${IP_OK}))`
+    )
+  })
+  it('uses the time column it is given, and only a plain identifier', () => {
+    const time = { zero_trust_network_sessions: 'sessionendtime', gateway_http: 'datetime', gateway_network: 'datetime' }
+    expect(buildSql({ kind: 'host-failures', window: W, ports: [443] }, 10, time)).toContain("sessionendtime >= '2026-10-01T23:00:00Z' AND sessionendtime < ")
+    expect(buildSql({ kind: 'host-failures', window: W, ports: [443] }, 10, time)).toContain('MIN(sessionendtime) AS first_seen')
+    for (const bad of ['x; DROP', 'a b', "t'", 'Upper', '', '1abc']) {
+      expect(() => buildSql({ kind: 'count', window: W }, 10, { ...time, zero_trust_network_sessions: bad })).toThrow(/identifier/)
+    }
+  })
+  it('device filters: NULL device ids are kept by NOT IN; long lists are chunked; too many refused', () => {
+    expect(devicePredicate({ mode: 'exclude', ids: ['b', "it's"] })).toBe("(deviceid IS NULL OR deviceid NOT IN ('b', 'it''s'))")
+    expect(devicePredicate({ mode: 'only', ids: ['a'] })).toBe("deviceid IN ('a')")
+    const many = Array.from({ length: 2_001 }, (_, i) => `d${String(i).padStart(5, '0')}`)
+    expect(devicePredicate({ mode: 'exclude', ids: many }).match(/NOT IN \(/g)).toHaveLength(3)
+    expect(devicePredicate({ mode: 'only', ids: many }).match(/ OR deviceid IN \(/g)).toHaveLength(2)
+    expect(() => devicePredicate({ mode: 'exclude', ids: Array.from({ length: 8_001 }, (_, i) => `d${i}`) })).toThrow(/too many devices/)
+    expect(() => devicePredicate({ mode: 'exclude', ids: ['a\\b'] })).toThrow(/refusing/)
+    expect(buildSql({ kind: 'host-failures', window: W, ports: [443], devices: { mode: 'exclude', ids: ['d1'] } })).toContain(
+      "AND (deviceid IS NULL OR deviceid NOT IN ('d1')) GROUP BY"
+    )
   })
   it('key paging: ORDER BY the aliases and a strictly-after predicate on the expressions', () => {
     expect(buildSql({ kind: 'host-failures', window: W, ports: [443], page: {} }, 100)).toMatch(/GROUP BY lower\(sni\) ORDER BY host LIMIT 100$/)
     expect(buildSql({ kind: 'host-failures', window: W, ports: [443], page: { after: ["it's.example"] } })).toContain(
-      "AND sni <> '' AND lower(sni) > 'it''s.example' GROUP BY"
+      "AND lower(sni) > 'it''s.example' GROUP BY"
     )
     expect(buildSql({ kind: 'host-ips', window: W, ports: [443], page: { after: ['a.example', '192.0.2.9'] } })).toContain(
-      "AND (lower(sni) > 'a.example' OR (lower(sni) = 'a.example' AND originip > '192.0.2.9')) GROUP BY lower(sni), originip ORDER BY host, ip LIMIT"
+      "AND (lower(sni) > 'a.example' OR (lower(sni) = 'a.example' AND lower(originip) > '192.0.2.9')) GROUP BY lower(sni), lower(originip) ORDER BY host, ip LIMIT"
     )
     expect(afterPredicate([{ expr: 'a', alias: 'a' }, { expr: 'b', alias: 'b' }, { expr: 'c', alias: 'c' }], ['1', '2', '3'])).toBe(
       "(a > '1' OR (a = '1' AND b > '2') OR (a = '1' AND b = '2' AND c > '3'))"
@@ -171,10 +215,17 @@ describe('buildSql', () => {
     expect(() => buildSql({ kind: 'count', window: W }, 10_001)).toThrow()
     expect(() => buildSql({ kind: 'host-failures', window: W, ports: [443] }, 0)).toThrow()
   })
-  it('stays within 25 WHERE predicates (rough count of comparisons)', () => {
-    const sql = buildSql({ kind: 'host-ips', window: W, ports: [443, 8443], page: { after: ['a', 'b'] } })
-    const where = sql.slice(sql.indexOf(' WHERE '), sql.indexOf(' GROUP BY '))
-    expect(where.split(/ AND | OR /).length).toBeLessThanOrEqual(25)
+  it('stays within 25 WHERE predicates (rough count of comparisons), device filters included', () => {
+    const devices = { mode: 'exclude' as const, ids: Array.from({ length: 8_000 }, (_, i) => `d${i}`) }
+    for (const sql of [
+      buildSql({ kind: 'host-ips', window: W, ports: [443, 8443], page: { after: ['a', 'b'] }, devices }),
+      buildSql({ kind: 'ip-failures', window: W, ports: [443], page: { after: ['a'] }, devices }),
+      buildSql({ kind: 'ignored', window: W, ports: [443] })
+    ]) {
+      const end = sql.indexOf(' GROUP BY ')
+      const where = sql.slice(sql.indexOf(' WHERE '), end < 0 ? undefined : end)
+      expect(where.split(/ AND | OR /).length).toBeLessThanOrEqual(25)
+    }
   })
 })
 

@@ -20,6 +20,16 @@ export interface SqlRecord {
 
 type ColType = 'VARCHAR' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN'
 
+/** Behaviours of the emulated Log Explorer. */
+export interface LogExplorerOptions {
+  /** Emulate the unconfirmed report that `SELECT DISTINCT` fails on an empty result. */
+  selectDistinctEmptyFails?: boolean
+  /** `timestamp_field` per dataset in `datasets/available` (null: left out of the answer); the `date` column follows it. */
+  timestampFields?: Partial<Record<LogDataset, string | null>>
+  /** Answer HTTP 507 ResourcesExhausted to every query for which this returns true (e.g. too large a LIMIT). */
+  exhausted?: (sql: string) => boolean
+}
+
 const DATASETS: LogDataset[] = ['zero_trust_network_sessions', 'gateway_http', 'gateway_network']
 
 /** Primary time column per dataset; `sessionstarttime` for sessions is an assumption (reference A2: unconfirmed). */
@@ -282,8 +292,33 @@ export class LogExplorer {
   /** Serialises DuckDB work so setLogRows and queries never interleave. */
   private chain: Promise<unknown> = Promise.resolve()
 
-  constructor(enabledDatasets: string[], private readonly opts: { selectDistinctEmptyFails?: boolean } = {}) {
+  constructor(enabledDatasets: string[], private readonly opts: LogExplorerOptions = {}) {
     this.enabled = new Set(enabledDatasets.map((d) => d.toLowerCase()))
+  }
+
+  /** The dataset's primary time column (the `date` partition is derived from it). */
+  private timeField(ds: LogDataset): string {
+    const f = this.opts.timestampFields?.[ds]?.toLowerCase()
+    // A field that is no column (a garbled answer under test) leaves the real partitioning alone.
+    return f !== undefined && f in BASE_COLUMNS[ds] ? f : TIMESTAMP_FIELD[ds]
+  }
+
+  /**
+   * `GET /accounts/{id}/logs/explorer/datasets/available` result: every dataset the account
+   * can create, with its schema and `timestamp_field` (SDK `AvailableDataset`). A field set to
+   * null in `timestampFields` is left out, as an answer lacking it would be.
+   */
+  available(): Record<string, unknown>[] {
+    return DATASETS.map((ds) => {
+      const f = this.opts.timestampFields?.[ds]
+      const properties = Object.fromEntries(Object.entries(BASE_COLUMNS[ds]).map(([n, t]) => [n, { type: t === 'VARCHAR' ? 'string' : t === 'BOOLEAN' ? 'boolean' : 'integer' }]))
+      return {
+        dataset: ds,
+        object_type: 'account',
+        schema: { type: 'object', properties },
+        ...(f === null ? {} : { timestamp_field: f ?? TIMESTAMP_FIELD[ds] })
+      }
+    })
   }
 
   private connection(): Promise<DuckDBConnection> {
@@ -334,7 +369,7 @@ export class LogExplorer {
       try {
         for (const row of lowered) {
           for (const n of names) appendValue(app, cols[n] ?? 'VARCHAR', row[n], n)
-          const ts = row[TIMESTAMP_FIELD[dataset]]
+          const ts = row[this.timeField(dataset)]
           if (typeof ts === 'string') {
             const d = new Date(ts)
             app.appendVarchar(Number.isNaN(d.getTime()) ? ts.slice(0, 10) : d.toISOString().slice(0, 10))
@@ -367,6 +402,10 @@ export class LogExplorer {
       return Promise.resolve({ ok: false, status: 400, code: 1000, message: e instanceof Error ? e.message : String(e) })
     }
     rec.executed = guarded.executed
+    if (this.opts.exhausted?.(sql) === true) {
+      rec.status = 507
+      return Promise.resolve({ ok: false, status: 507, code: 1000, message: 'ResourcesExhausted: the query used too many resources; narrow it' })
+    }
     return this.serial(async () => {
       const c = await this.connection()
       try {

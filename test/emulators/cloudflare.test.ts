@@ -411,4 +411,32 @@ describe('log explorer', () => {
     expect(env.result).toEqual([{ httphost: 'a.example' }])
     expect(emu.sqlQueries.map((q) => q.via)).toEqual(['GET'])
   })
+
+  it('serves datasets/available with each timestamp_field (configurable, or left out), read by the SDK', async () => {
+    const listed: { dataset: string; timestamp_field?: string; object_type: string }[] = []
+    for await (const d of cf.logs.logExplorer.datasets.available.list(account)) listed.push(d)
+    expect(listed.map((d) => [d.dataset, d.timestamp_field, d.object_type])).toEqual([
+      ['zero_trust_network_sessions', 'sessionstarttime', 'account'],
+      ['gateway_http', 'datetime', 'account'],
+      ['gateway_network', 'datetime', 'account']
+    ])
+    await emu.close()
+    await boot({ logTimestampFields: { zero_trust_network_sessions: 'SessionEndTime', gateway_http: null } })
+    const again: { dataset: string; timestamp_field?: string }[] = []
+    for await (const d of cf.logs.logExplorer.datasets.available.list(account)) again.push(d)
+    expect(again[0]?.timestamp_field).toBe('SessionEndTime')
+    expect(again[1] && 'timestamp_field' in again[1]).toBe(false)
+    // The date partition follows the configured field.
+    await emu.setLogRows('zero_trust_network_sessions', [{ SessionStartTime: '2026-09-30T23:59:00Z', SessionEndTime: '2026-10-01T00:01:00Z', SNI: 'x.example' }])
+    expect(await sql("SELECT sni AS s FROM zero_trust_network_sessions WHERE date = '2026-10-01'")).toEqual([{ s: 'x.example' }])
+  })
+
+  it('answers HTTP 507 ResourcesExhausted to the queries the test chooses', async () => {
+    await emu.close()
+    await boot({ logExhausted: (q) => q.includes('LIMIT 10000') })
+    const err = await rejection(sql('SELECT sni FROM zero_trust_network_sessions LIMIT 10000'))
+    expect((err as InternalServerError).status).toBe(507)
+    expect(await sql('SELECT sni FROM zero_trust_network_sessions LIMIT 10')).toEqual([])
+    expect(emu.sqlQueries.map((q) => q.status)).toEqual([507, 200])
+  })
 })

@@ -19,7 +19,7 @@ import {
   type EmuRule,
   type GatewayBehaviour
 } from './cloudflare-gateway.js'
-import { LogExplorer, type LogDataset, type SqlRecord } from './cloudflare-logexplorer.js'
+import { LogExplorer, type LogDataset, type LogExplorerOptions, type SqlRecord } from './cloudflare-logexplorer.js'
 
 export type { EmuItem, EmuList, EmuRule, GatewayBehaviour, LogDataset, SqlRecord }
 
@@ -93,6 +93,10 @@ export interface CloudflareEmulatorOptions extends Partial<GatewayBehaviour> {
   enabledDatasets?: string[]
   /** Emulate the seed author's unconfirmed report that `SELECT DISTINCT` fails on an empty result (default false). */
   selectDistinctEmptyFails?: boolean
+  /** Log Explorer `timestamp_field` per dataset (null: absent from `datasets/available`). */
+  logTimestampFields?: LogExplorerOptions['timestampFields']
+  /** Log Explorer answers HTTP 507 to every SQL text for which this returns true. */
+  logExhausted?: (sql: string) => boolean
   rateLimits?: RateLimits
   /** Clock for timestamps and rate-limit windows (default `Date.now`); tests advance a fake one instead of waiting. */
   now?: () => number
@@ -211,7 +215,11 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
   const state = new GatewayState(behaviour, clock)
   const logs = new LogExplorer(
     opts.enabledDatasets ?? ['zero_trust_network_sessions', 'gateway_http', 'gateway_network'],
-    { selectDistinctEmptyFails: opts.selectDistinctEmptyFails ?? false }
+    {
+      selectDistinctEmptyFails: opts.selectDistinctEmptyFails ?? false,
+      ...(opts.logTimestampFields !== undefined ? { timestampFields: opts.logTimestampFields } : {}),
+      ...(opts.logExhausted !== undefined ? { exhausted: opts.logExhausted } : {})
+    }
   )
   const rl = opts.rateLimits ?? {}
   const globalLimiter = new Limiter(rl.globalPer5Min ?? 1200, rl.globalWindowMs ?? 300_000, rl.globalBlockMs ?? 300_000)
@@ -309,6 +317,8 @@ export async function startCloudflareEmulator(opts: CloudflareEmulatorOptions = 
         state.deleteRule(id)
         return ok({})
       }
+    } else if (sub === '/logs/explorer/datasets/available') {
+      if (method === 'GET') return ok(logs.available())
     } else if (sub === '/logs/explorer/query/sql') {
       if (method === 'POST') {
         const ct = req.headers['content-type'] ?? ''

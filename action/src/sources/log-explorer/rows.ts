@@ -93,6 +93,24 @@ export function parseRow(row: unknown, keyAliases: readonly string[], withStats:
   }
 }
 
+/** A row of the guard query: an IP (as logged) on which an excluded name was seen. */
+export function parseGuardRow(row: unknown): { ip: string; host: string; sessions: number } | undefined {
+  const p = parseRow(row, ['ip'], false)
+  const host = typeof row === 'object' && row !== null ? (row as Record<string, unknown>).host : undefined
+  if (p === undefined || typeof host !== 'string' || host.trim() === '') return undefined
+  return { ip: p.keys[0]!, host: host.trim().toLowerCase(), sessions: p.sessions }
+}
+
+/** The `sessions` and `n` of the ignored-values query; undefined when malformed. */
+export function parseIgnored(rows: readonly unknown[]): { sessions: number; values: number } | undefined {
+  const first = rows[0]
+  if (first === undefined) return { sessions: 0, values: 0 }
+  if (typeof first !== 'object' || first === null) return undefined
+  const s = count.safeParse((first as Record<string, unknown>).sessions)
+  const n = count.safeParse((first as Record<string, unknown>).n)
+  return s.success && n.success ? { sessions: s.data, values: n.data } : undefined
+}
+
 /** Parses the `n` of the count query; undefined when malformed. */
 export function parseCount(rows: readonly unknown[]): number | undefined {
   const first = rows[0]
@@ -102,9 +120,9 @@ export function parseCount(rows: readonly unknown[]): number | undefined {
 }
 
 /**
- * Merges counters of the same key from different parts of a split window: sessions add;
- * distinct counts take the maximum (a lower bound of the true distinct count, the safe
- * direction for thresholds); first/last take min/max.
+ * Merges counters of one key read twice (two spellings that trim/lower alike, which the SQL
+ * key classes make impossible for Log Explorer's own keys): sessions add; distinct counts
+ * take the maximum, a lower bound (the safe direction for thresholds); first/last min/max.
  */
 export function mergeStats(a: Stats, b: Stats): Stats {
   return {

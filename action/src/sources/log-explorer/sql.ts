@@ -79,23 +79,55 @@ function checkWindow(w: TimeWindow): void {
   }
 }
 
+/** The primary time column of each dataset (from `datasets/available`, else the fallback). */
+export type TimeColumns = Record<Dataset, string>
+
+/** Used when `datasets/available` gives no usable `timestamp_field` (reference A2: unconfirmed for sessions). */
+export const DEFAULT_TIME_COLUMNS: TimeColumns = {
+  zero_trust_network_sessions: 'sessionstarttime',
+  gateway_http: 'datetime',
+  gateway_network: 'datetime'
+}
+
+/** A column name as SQL may receive it: the time column comes from an API answer, so it is checked. */
+export function sqlIdentifier(name: string): string {
+  if (typeof name !== 'string' || !/^[a-z_][a-z0-9_]{0,63}$/.test(name)) throw new Error('refusing to use a column name that is not a plain lower-case identifier')
+  return name
+}
+
 /**
  * The four time predicates: the `date` partition column (so Log Explorer scans only those
  * days, reference Gotcha 6) and the precise half-open bound on the timestamp column.
  * The last day is the day of `to - 1 ms` because `to` itself is excluded.
  */
-export function timePredicates(timeColumn: 'sessionstarttime' | 'datetime', w: TimeWindow): string[] {
+export function timePredicates(timeColumn: string, w: TimeWindow): string[] {
   checkWindow(w)
+  const col = sqlIdentifier(timeColumn)
   return [
     `date >= ${sqlString(utcDate(w.from))}`,
     `date <= ${sqlString(utcDate(w.to - 1))}`,
-    `${timeColumn} >= ${sqlString(rfc3339(w.from))}`,
-    `${timeColumn} < ${sqlString(rfc3339(w.to))}`
+    `${col} >= ${sqlString(rfc3339(w.from))}`,
+    `${col} < ${sqlString(rfc3339(w.to))}`
   ]
 }
 
 /** `ConnectionCloseReason` is CLIENT_TLS_ERROR in any historical spelling (`clientTlsError`, Gotcha 8). */
 export const CLIENT_TLS_ERROR = "upper(replace(connectionclosereason, '_', '')) = 'CLIENTTLSERROR'"
+
+/**
+ * What a key must look like to be read at all (issue 12 item 9). A client chooses its SNI, so
+ * it can send values that can never be list entries (backslashes, controls, spaces…), and
+ * enough of them to fill every page. Keeping them out in SQL means every key we page on can
+ * be quoted; they are counted by the `ignored` query instead. Hostnames on the wire are
+ * ASCII (RFC 6066; IDNs travel as punycode), so this class loses no hostname that
+ * `canonicalHost` would accept from an SNI. No backslash is needed to write either pattern.
+ */
+export const HOST_PATTERN = '^[a-z0-9._-]+$'
+export const IP_PATTERN = '^[0-9a-f.:]+$'
+const validHost = (expr: string): string => `regexp_like(${expr}, ${sqlString(HOST_PATTERN)})`
+const validIp = (expr: string): string => `regexp_like(${expr}, ${sqlString(IP_PATTERN)})`
+// Device ids are Cloudflare's UUIDs; anything else is not tallied (and cannot block paging).
+const DEVICE_PATTERN = '^[A-Za-z0-9._:-]+$'
 
 /** `originport IN (…)` from validated, de-duplicated port integers. */
 export function portsPredicate(ports: readonly number[]): string {
@@ -112,18 +144,61 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out
 }
 
+/** Device ids per `IN (…)` list, and how many lists one statement may carry (25-predicate limit). */
+export const DEVICE_CHUNK = 1_000
+export const MAX_DEVICE_CHUNKS = 8
+
+/** Leave out (`exclude`) or keep only (`only`) the sessions of these devices. */
+export interface DeviceFilter {
+  mode: 'exclude' | 'only'
+  ids: readonly string[]
+}
+
+/**
+ * The device filter as one predicate. A NULL device id is never in the list, and must not be
+ * dropped by `NOT IN` (SQL's NULL NOT IN (…) is unknown, i.e. false).
+ */
+export function devicePredicate(f: DeviceFilter): string {
+  if (f.ids.length === 0) throw new Error('a device filter needs at least one id')
+  const lists = chunk([...f.ids].sort(), DEVICE_CHUNK)
+  if (lists.length > MAX_DEVICE_CHUNKS) throw new Error(`too many devices for one statement (${f.ids.length}; at most ${DEVICE_CHUNK * MAX_DEVICE_CHUNKS})`)
+  const op = f.mode === 'exclude' ? 'NOT IN' : 'IN'
+  const terms = lists.map((ids) => `deviceid ${op} (${ids.map(sqlString).join(', ')})`)
+  if (f.mode === 'only') return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`
+  return `(deviceid IS NULL OR ${terms.length === 1 ? terms[0]! : `(${terms.join(' AND ')})`})`
+}
+
+/**
+ * One regexp matching an SNI that is one of `names` or under one of them (label boundary),
+ * with an optional trailing dot, as `hostUnderDomain` judges canonical names. Names must be
+ * canonical hostnames: `.` is written `[.]` so no backslash is needed.
+ */
+export function namesPattern(names: readonly string[]): string {
+  if (names.length === 0) throw new Error('at least one name is required')
+  for (const n of names) if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(n)) throw new Error('namesPattern: not a canonical hostname')
+  return `(^|[.])(${[...names].sort().map((n) => n.replaceAll('.', '[.]')).join('|')})[.]?$`
+}
+
 /** The queries this source runs. */
-export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'bypassed-hosts' | 'count'
+export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'guard-ips' | 'bypassed-hosts' | 'devices' | 'count' | 'ignored'
+
+type Failures = { window: TimeWindow; ports: readonly number[]; devices?: DeviceFilter; page?: Page }
+type GatewayIps = 'zero_trust_network_sessions' | 'gateway_network'
 
 /**
  * One statement to build. `page` turns on key-ordered paging: `ORDER BY` the group keys and,
  * with `after`, only groups strictly after that key tuple (in the engine's own ordering).
  */
 export type QuerySpec =
-  | { kind: 'host-failures' | 'ip-failures' | 'host-ips'; window: TimeWindow; ports: readonly number[]; page?: Page }
-  | { kind: 'ip-hosts'; dataset: 'zero_trust_network_sessions' | 'gateway_network'; window: TimeWindow; ips: readonly string[]; page?: Page }
+  | ({ kind: 'host-failures' | 'ip-failures' | 'host-ips' } & Failures)
+  | { kind: 'ip-hosts'; dataset: GatewayIps; window: TimeWindow; ips: readonly string[]; page?: Page }
+  | { kind: 'guard-ips'; dataset: GatewayIps; window: TimeWindow; names: readonly string[]; page?: Page }
   | { kind: 'bypassed-hosts'; window: TimeWindow; policy: PolicyRef; page?: Page }
+  | { kind: 'devices'; window: TimeWindow; ports: readonly number[]; page?: Page }
   | { kind: 'count'; window: TimeWindow }
+  | { kind: 'ignored'; window: TimeWindow; ports: readonly number[] }
+
+export type GroupedSpec = Exclude<QuerySpec, { kind: 'count' | 'ignored' }>
 
 /** Key-ordered paging: `after` holds one raw value per group key, as the engine returned it. */
 export interface Page {
@@ -139,7 +214,7 @@ export interface GroupKey {
 // Aliases deliberately differ from column names (`host`, not `sni`) so that ORDER BY and the
 // engine's alias resolution can never pick the raw column instead of the expression.
 const HOST_KEY: GroupKey = { expr: 'lower(sni)', alias: 'host' }
-const IP_KEY: GroupKey = { expr: 'originip', alias: 'ip' }
+const IP_KEY: GroupKey = { expr: 'lower(originip)', alias: 'ip' }
 
 // Empty strings are not ids: counting '' as a device would inflate the device threshold.
 // Users fall back to the email where the user id is empty (Stats.users); CASE is documented.
@@ -158,57 +233,84 @@ export interface QueryShape {
   columns: string[]
   /** Filters besides time and paging. */
   filters: string[]
-  timeColumn: 'sessionstarttime' | 'datetime'
+  timeColumn: string
+  /**
+   * Every column sums (or takes min/max) across time parts, so a window may be split on
+   * HTTP 507. False when a distinct count is involved: those are never merged across parts.
+   */
+  additive: boolean
 }
 
-/** The grouped shape of a query kind (everything but `count`). */
-export function queryShape(spec: Exclude<QuerySpec, { kind: 'count' }>): QueryShape {
+const FAILING_HOST = (ports: readonly number[]): string[] => [CLIENT_TLS_ERROR, portsPredicate(ports), "sni <> ''", validHost('lower(sni)')]
+// An empty OriginIP is nothing one could bypass; excluding it also keeps NULL out of key paging.
+const FAILING_IP = (ports: readonly number[]): string[] => [CLIENT_TLS_ERROR, portsPredicate(ports), "(sni IS NULL OR sni = '')", "originip <> ''", validIp('lower(originip)')]
+
+/** The grouped shape of a query kind. */
+export function queryShape(spec: GroupedSpec, time: TimeColumns = DEFAULT_TIME_COLUMNS): QueryShape {
+  const zt = time.zero_trust_network_sessions
+  const devices = 'devices' in spec && spec.devices !== undefined ? [devicePredicate(spec.devices)] : []
   switch (spec.kind) {
     case 'host-failures':
-      return {
-        dataset: 'zero_trust_network_sessions',
-        keys: [HOST_KEY],
-        columns: statsColumns('sessionstarttime'),
-        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "sni <> ''"],
-        timeColumn: 'sessionstarttime'
-      }
+      return { dataset: 'zero_trust_network_sessions', keys: [HOST_KEY], columns: statsColumns(zt), filters: [...FAILING_HOST(spec.ports), ...devices], timeColumn: zt, additive: false }
     case 'ip-failures':
-      return {
-        dataset: 'zero_trust_network_sessions',
-        keys: [IP_KEY],
-        columns: statsColumns('sessionstarttime'),
-        // An empty OriginIP is nothing one could bypass; excluding it also keeps NULL out of key paging.
-        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "(sni IS NULL OR sni = '')", "originip <> ''"],
-        timeColumn: 'sessionstarttime'
-      }
+      return { dataset: 'zero_trust_network_sessions', keys: [IP_KEY], columns: statsColumns(zt), filters: [...FAILING_IP(spec.ports), ...devices], timeColumn: zt, additive: false }
     case 'host-ips':
       return {
         dataset: 'zero_trust_network_sessions',
         keys: [HOST_KEY, IP_KEY],
         columns: ['COUNT(*) AS sessions'],
-        filters: [CLIENT_TLS_ERROR, portsPredicate(spec.ports), "sni <> ''", "originip <> ''"],
-        timeColumn: 'sessionstarttime'
+        filters: [...FAILING_HOST(spec.ports), "originip <> ''", validIp('lower(originip)'), ...devices],
+        timeColumn: zt,
+        additive: true
       }
     case 'ip-hosts': {
       if (spec.ips.length === 0) throw new Error('ip-hosts needs at least one IP')
       if (spec.ips.length > MAX_ROWS) throw new Error('ip-hosts: too many IPs for one statement')
-      const ipColumn = spec.dataset === 'gateway_network' ? 'destinationip' : 'originip'
+      const ip = `lower(${spec.dataset === 'gateway_network' ? 'destinationip' : 'originip'})`
       return {
         dataset: spec.dataset,
-        keys: [{ expr: ipColumn, alias: 'ip' }, HOST_KEY],
+        keys: [{ expr: ip, alias: 'ip' }, HOST_KEY],
         columns: ['COUNT(*) AS sessions'],
         // Every session, failing or not, and every port: the shared-IP guard wants all names on the IP.
-        filters: [`${ipColumn} IN (${spec.ips.map(sqlString).join(', ')})`, "sni <> ''"],
-        timeColumn: spec.dataset === 'gateway_network' ? 'datetime' : 'sessionstarttime'
+        filters: [`${ip} IN (${spec.ips.map((v) => sqlString(v.toLowerCase())).join(', ')})`, "sni <> ''", validHost('lower(sni)')],
+        timeColumn: time[spec.dataset],
+        additive: true
+      }
+    }
+    case 'guard-ips': {
+      // Every IP, in any spelling, on which an excluded name was seen: compared canonically
+      // by the caller, so `::ffff:a.b.c.d` and `a.b.c.d` meet (issue 12 item 4).
+      const ip = `lower(${spec.dataset === 'gateway_network' ? 'destinationip' : 'originip'})`
+      return {
+        dataset: spec.dataset,
+        keys: [{ expr: ip, alias: 'ip' }],
+        columns: ['MIN(lower(sni)) AS host', 'COUNT(*) AS sessions'],
+        filters: [`regexp_like(lower(sni), ${sqlString(namesPattern(spec.names))})`, `${ip} <> ''`, validIp(ip)],
+        timeColumn: time[spec.dataset],
+        additive: true
       }
     }
     case 'bypassed-hosts':
       return {
         dataset: 'gateway_http',
         keys: [{ expr: 'lower(httphost)', alias: 'host' }],
-        columns: statsColumns('datetime'),
-        filters: ["lower(action) = 'bypass'", policyPredicate(spec.policy), "httphost <> ''"],
-        timeColumn: 'datetime'
+        columns: statsColumns(time.gateway_http),
+        filters: ["lower(action) = 'bypass'", policyPredicate(spec.policy), "httphost <> ''", validHost('lower(httphost)')],
+        timeColumn: time.gateway_http,
+        additive: false
+      }
+    case 'devices':
+      return {
+        dataset: 'zero_trust_network_sessions',
+        keys: [{ expr: 'deviceid', alias: 'device' }],
+        columns: [
+          'COUNT(*) AS tls',
+          `SUM(CASE WHEN ${CLIENT_TLS_ERROR} THEN 1 ELSE 0 END) AS failed`,
+          `COUNT(DISTINCT CASE WHEN ${CLIENT_TLS_ERROR} AND sni <> '' THEN lower(sni) WHEN ${CLIENT_TLS_ERROR} AND originip <> '' THEN lower(originip) END) AS destinations`
+        ],
+        filters: [portsPredicate(spec.ports), `regexp_like(deviceid, ${sqlString(DEVICE_PATTERN)})`],
+        timeColumn: zt,
+        additive: false
       }
   }
 }
@@ -235,17 +337,27 @@ export function afterPredicate(keys: readonly GroupKey[], after: readonly string
   return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`
 }
 
+// Failing sessions whose key can never be a list entry: counted, never paged (item 9).
+function ignoredSql(spec: { window: TimeWindow; ports: readonly number[] }, time: TimeColumns): string {
+  const zt = time.zero_trust_network_sessions
+  const badHost = `(sni <> '' AND NOT ${validHost('lower(sni)')})`
+  const badIp = `((sni IS NULL OR sni = '') AND originip <> '' AND NOT ${validIp('lower(originip)')})`
+  const where = [...timePredicates(zt, spec.window), CLIENT_TLS_ERROR, portsPredicate(spec.ports), `(${badHost} OR ${badIp})`]
+  return `SELECT COUNT(*) AS sessions, COUNT(DISTINCT CASE WHEN sni <> '' THEN lower(sni) ELSE lower(originip) END) AS n FROM zero_trust_network_sessions WHERE ${where.join(' AND ')}`
+}
+
 /**
  * Builds the SQL text of one query. Aggregation happens in Cloudflare (GROUP BY, never raw
  * rows); aliases are lower-case because result keys come back lower-cased (Gotcha 5);
  * `LIMIT` is explicit so a full result (`rows === limit`) is detectable as possibly truncated.
  */
-export function buildSql(spec: QuerySpec, limit: number = MAX_ROWS): string {
+export function buildSql(spec: QuerySpec, limit: number = MAX_ROWS, time: TimeColumns = DEFAULT_TIME_COLUMNS): string {
   const lim = sqlInt(limit, 1, MAX_ROWS)
   if (spec.kind === 'count') {
-    return `SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE ${timePredicates('sessionstarttime', spec.window).join(' AND ')}`
+    return `SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE ${timePredicates(time.zero_trust_network_sessions, spec.window).join(' AND ')}`
   }
-  const shape = queryShape(spec)
+  if (spec.kind === 'ignored') return ignoredSql(spec, time)
+  const shape = queryShape(spec, time)
   const where = [...timePredicates(shape.timeColumn, spec.window), ...shape.filters]
   if (spec.page?.after !== undefined) where.push(afterPredicate(shape.keys, spec.page.after))
   const select = [...shape.keys.map((k) => `${k.expr} AS ${k.alias}`), ...shape.columns].join(', ')
