@@ -1,13 +1,20 @@
 /**
- * Benchmark of the Logpush reader: `tsx scripts/bench.ts [sizes...]` (default 1m 5m).
+ * Benchmark of the Logpush reader: `tsx scripts/bench.ts [sizes...]` (default 1m 5m), on two
+ * traffic shapes (issue 8):
+ *   - long-tail: every ordinary session goes to a fresh random IPv4 with one of 5,000
+ *     hostnames (CDN traffic), and 1% to www.google.com on a handful of IPs;
+ *   - stable: each of the 5,000 hostnames lives on 1–3 fixed IPs (same 1% to Google).
+ * Both: ≈2% CLIENT_TLS_ERROR on 300 pinned hostnames, 10% of those without an SNI; the full
+ * Logpush field set, unixnano timestamps, 20 gzip files named `<start>_<end>_<hash>.log.gz`.
  *
- * Generates network-session records (~2% CLIENT_TLS_ERROR, the full Logpush field set,
- * unixnano timestamps, ~20 gzip files per size) into `.bench/` once, then measures, in the
- * same run and each in a fresh `node` process (so peak RSS is per measurement):
- *   - floor-seq: decompressing every file, one at a time;
- *   - floor-par: decompressing with the parallelism readLogpush uses (the fair floor);
- *   - collect:   readLogpush on the same files.
- * ratio = collect / floor-par. Results go to stdout and `.bench/results.json`.
+ * Data goes to `.bench/` (gitignored) once. Each measurement runs in a fresh `node` process,
+ * so peak RSS is its own:
+ *   - floor:  inflating every file, files in parallel on libuv's threadpool (2 lanes);
+ *   - duckdb: @duckdb/node-api with 2 threads doing the same aggregation: read_ndjson over
+ *     the files; failing sessions by SNI and by OriginIP (sessions, distinct devices, first
+ *     and last seen, the IPs of each failing SNI); the IPs an excluded hostname was seen on;
+ *   - collect: readLogpush on the same files, with google.com excluded.
+ * Results go to stdout (a markdown table) and `.bench/results.json`.
  */
 import { spawnSync } from 'node:child_process'
 import { createWriteStream, existsSync } from 'node:fs'
@@ -25,13 +32,15 @@ const benchDir = join(root, '.bench')
 const SIZES: Record<string, number> = { '100k': 100_000, '1m': 1_000_000, '5m': 5_000_000 }
 const FILES = 20
 const FAIL_RATE = 0.02
+const SHAPES = ['long-tail', 'stable'] as const
+type Shape = (typeof SHAPES)[number]
 // Bump when the generated data changes, so stale data is regenerated.
-const DATA_VERSION = 2
+const DATA_VERSION = 3
 const NOW = Date.UTC(2026, 9, 15, 12)
 
 
-async function generate(dir: string, records: number): Promise<void> {
-  const rnd = prng(records)
+async function generate(dir: string, records: number, shape: Shape): Promise<void> {
+  const rnd = prng(records + (shape === 'stable' ? 1 : 0))
   const int = (n: number): number => Math.floor(rnd() * n)
   const hex = (n: number): string => {
     let s = ''
@@ -41,11 +50,11 @@ async function generate(dir: string, records: number): Promise<void> {
   const uuid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`
   const words = ['api', 'cdn', 'static', 'auth', 'login', 'img', 'video', 'edge', 'sync', 'push', 'mail', 'docs', 'app', 'ws', 'metrics']
   const tlds = ['com', 'net', 'io', 'org', 'example', 'co.uk', 'de', 'app']
-  // Destinations: a long tail, visited with a skewed (Zipf-like) popularity, as in real traffic.
-  const hosts = Array.from({ length: 30_000 }, (_, i) => `${words[i % words.length]}${i % 7 === 0 ? '' : '-' + (i % 97)}.${hex(6)}.${tlds[i % tlds.length]}`)
-  const hostIps = hosts.map((_, i) => Array.from({ length: 1 + (i % 3) }, () =>
-    int(10) === 0 ? `2606:4700:${hex(4)}::${hex(4)}` : `${1 + int(222)}.${int(256)}.${int(256)}.${1 + int(254)}`))
-  const pinned = Array.from({ length: 150 }, (_, i) => `telemetry${i}.pinned-vendor${i % 40}.example`)
+  const v4 = (): string => `${1 + int(222)}.${int(256)}.${int(256)}.${1 + int(254)}`
+  const hosts = Array.from({ length: 5000 }, (_, i) => `${words[i % words.length]}${i % 7 === 0 ? '' : '-' + (i % 97)}.${hex(6)}.${tlds[i % tlds.length]}`)
+  const hostIps = hosts.map(() => Array.from({ length: 1 + int(3) }, v4))
+  const googleIps = Array.from({ length: 6 }, (_, i) => `142.250.${i}.${10 + i}`)
+  const pinned = Array.from({ length: 300 }, (_, i) => `telemetry${i}.pinned-vendor${i % 40}.example`)
   const pinnedIps = pinned.map(() => `198.18.${int(256)}.${1 + int(254)}`)
   const devices = Array.from({ length: 3000 }, () => ({ id: uuid(), user: uuid(), email: `user${int(2500)}@corp.example`, name: `LAPTOP-${hex(6).toUpperCase()}`, reg: uuid() }))
   const reasons = ['CLIENT_CLOSED', 'CLIENT_CLOSED', 'CLIENT_CLOSED', 'ORIGIN_CLOSED', 'ORIGIN_CLOSED', 'CLIENT_IDLE_TIMEOUT', 'ORIGIN_UNREACHABLE', 'CLIENT_ERROR']
@@ -72,13 +81,16 @@ async function generate(dir: string, records: number): Promise<void> {
       let ip: string
       if (fail) {
         const k = int(pinned.length)
-        sni = pinned[k] as string
+        sni = rnd() < 0.1 ? '' : pinned[k] as string
         ip = pinnedIps[k] as string
+      } else if (rnd() < 0.01) {
+        sni = 'www.google.com'
+        ip = googleIps[int(googleIps.length)] as string
       } else {
-        const k = Math.floor(hosts.length * rnd() ** 3)
+        const k = int(hosts.length)
         sni = hosts[k] as string
         const ips = hostIps[k] as string[]
-        ip = ips[int(ips.length)] as string
+        ip = shape === 'long-tail' ? v4() : ips[int(ips.length)] as string
       }
       const d = devices[Math.floor(devices.length * rnd() ** 2)] as (typeof devices)[number]
       const ns = BigInt(t0 + Math.floor(((t1 - t0) * i) / n)) * 1_000_000n + BigInt(int(1_000_000))
@@ -118,8 +130,7 @@ import { join } from 'node:path'
 import { createGunzip } from 'node:zlib'
 import { readLogpush } from '../action/src/sources/logpush/index.ts'
 
-const [mode, dir, conc] = process.argv.slice(2)
-const concurrency = Number(conc)
+const [mode, dir] = process.argv.slice(2)
 async function list(d) {
   const out = []
   for (const e of await readdir(d, { withFileTypes: true })) {
@@ -129,11 +140,11 @@ async function list(d) {
   }
   return out.sort()
 }
-// The floor: exactly the I/O and inflate that readLogpush does, with the same chunk sizes.
-async function decompress(files, lanes) {
+// The floor: the I/O and inflate that collect does, with the same chunk sizes, two files at a time.
+async function decompress(files) {
   let bytes = 0
   const queue = files.slice()
-  await Promise.all(Array.from({ length: lanes }, async () => {
+  await Promise.all([0, 1].map(async () => {
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
       const g = createGunzip({ chunkSize: 256 * 1024 })
       createReadStream(f, { highWaterMark: 256 * 1024 }).pipe(g)
@@ -142,75 +153,104 @@ async function decompress(files, lanes) {
   }))
   return { bytes }
 }
+async function duck() {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const db = await DuckDBInstance.create(':memory:', { threads: '2' })
+  const con = await db.connect()
+  const glob = join(dir, '**', '*.log.gz').replace(/'/g, "''")
+  // One pass over the files keeps what the aggregation needs; the groupings run on that.
+  await con.run(\`CREATE TEMP TABLE k AS SELECT SNI, OriginIP, DeviceID, SessionStartTime,
+      (ConnectionCloseReason = 'CLIENT_TLS_ERROR' AND OriginPort = 443) AS failing
+    FROM read_ndjson('\${glob}', compression = 'gzip', format = 'newline_delimited',
+      columns = {SNI: 'VARCHAR', OriginIP: 'VARCHAR', DeviceID: 'VARCHAR', SessionStartTime: 'UBIGINT', ConnectionCloseReason: 'VARCHAR', OriginPort: 'INTEGER'})
+    WHERE (ConnectionCloseReason = 'CLIENT_TLS_ERROR' AND OriginPort = 443) OR lower(SNI) = 'google.com' OR lower(SNI) LIKE '%.google.com'\`)
+  const bySni = (await con.runAndReadAll(\`SELECT lower(SNI) AS k, count(*) AS sessions, count(DISTINCT DeviceID) AS devices, min(SessionStartTime) AS first, max(SessionStartTime) AS last,
+    list(DISTINCT OriginIP) AS ips FROM k WHERE failing AND SNI <> '' GROUP BY 1\`)).getRows()
+  const byIp = (await con.runAndReadAll(\`SELECT OriginIP, count(*), count(DISTINCT DeviceID), min(SessionStartTime), max(SessionStartTime)
+    FROM k WHERE failing AND (SNI IS NULL OR SNI = '') GROUP BY 1\`)).getRows()
+  const excluded = (await con.runAndReadAll(\`SELECT DISTINCT OriginIP, lower(SNI) FROM k WHERE lower(SNI) = 'google.com' OR lower(SNI) LIKE '%.google.com'\`)).getRows()
+  return { hostFailures: bySni.length, ipFailures: byIp.length, excludedPairs: excluded.length }
+}
 const t0 = performance.now()
 let detail
 if (mode === 'collect') {
-  const o = await readLogpush({ dir, window: { from: null, to: Date.now() }, ports: [443], policy: { name: 'gateway-tls-bypass' }, concurrency })
-  detail = { records: o.stats.records, hostFailures: o.hostFailures.size, ipHosts: o.ipHosts.size, malformed: o.stats.malformedLines }
+  const exclusions = [{ kind: 'host', value: 'google.com', reason: 'tenant controls', line: 1 }]
+  const o = await readLogpush({ dir, window: { from: null, to: Date.now() }, ports: [443], policy: { name: 'gateway-tls-bypass' }, exclusions })
+  detail = { records: o.stats.records, hostFailures: o.hostFailures.size, ipFailures: o.ipFailures.size, ipHosts: o.ipHosts.size, malformed: o.stats.malformedLines }
+} else if (mode === 'duckdb') {
+  detail = await duck()
 } else {
-  detail = await decompress(await list(dir), mode === 'floor-seq' ? 1 : concurrency)
+  detail = await decompress(await list(dir))
 }
 const ms = performance.now() - t0
 console.log(JSON.stringify({ mode, ms, maxRssMB: process.resourceUsage().maxRSS / 1024, detail }))
 `
 
 interface Measure { mode: string; ms: number; maxRssMB: number; detail: unknown }
+const MODES = ['floor', 'duckdb', 'collect'] as const
 
-function measure(runner: string, mode: string, dir: string, concurrency: number): Measure {
-  const r = spawnSync(process.execPath, [runner, mode, dir, String(concurrency)], { encoding: 'utf8', maxBuffer: 1 << 20 })
+function measure(runner: string, mode: string, dir: string): Measure {
+  const r = spawnSync(process.execPath, [runner, mode, dir], { encoding: 'utf8', maxBuffer: 1 << 20 })
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Measure
+}
+
+async function ensureData(size: string, shape: Shape): Promise<string> {
+  const records = SIZES[size]
+  if (records === undefined) throw new Error(`unknown size ${size}; use one of ${Object.keys(SIZES).join(', ')}`)
+  const dir = join(benchDir, `${shape}-${size}`)
+  const marker = join(dir, '.complete')
+  const want = JSON.stringify({ DATA_VERSION, records, FILES, shape })
+  if (!existsSync(marker) || (await readFile(marker, 'utf8')) !== want) {
+    process.stderr.write(`generating ${shape} ${size} (${records} records) into ${dir}\n`)
+    await rm(dir, { recursive: true, force: true })
+    await generate(dir, records, shape)
+    await writeFile(marker, want)
+  }
+  return dir
 }
 
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['1m', '5m']
   const runs = Number(process.env.BENCH_RUNS ?? 2)
-  const concurrency = availableParallelism()
   await mkdir(benchDir, { recursive: true })
   const runnerSrc = join(benchDir, 'runner.ts')
-  const runner = join(benchDir, 'runner.mjs')
   await writeFile(runnerSrc, RUNNER)
-  await build({ entryPoints: [runnerSrc], outfile: runner, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' })
+  // The worker is its own entry, next to the runner, as in action/dist.
+  await build({
+    entryPoints: { runner: runnerSrc, 'logpush-worker': join(root, 'action/src/sources/logpush/worker.ts') },
+    outdir: benchDir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', target: 'node20', format: 'esm',
+    external: ['@duckdb/node-api'], logLevel: 'warning',
+    // As scripts/build.mjs: bundled CommonJS dependencies (yaml) need a `require`.
+    banner: { js: "import { createRequire as __gtbCreateRequire } from 'node:module'; const require = __gtbCreateRequire(import.meta.url);" }
+  })
+  const runner = join(benchDir, 'runner.mjs')
   const results = []
   for (const size of sizes) {
-    const records = SIZES[size]
-    if (records === undefined) throw new Error(`unknown size ${size}; use one of ${Object.keys(SIZES).join(', ')}`)
-    const dir = join(benchDir, size)
-    const marker = join(dir, '.complete')
-    const want = JSON.stringify({ DATA_VERSION, records, FILES })
-    if (!existsSync(marker) || (await readFile(marker, 'utf8')) !== want) {
-      process.stderr.write(`generating ${size} (${records} records) into ${dir}\n`)
-      await rm(dir, { recursive: true, force: true })
-      await generate(dir, records)
-      await writeFile(marker, want)
-    }
-    // Interleaved repetitions, best of each: the machine is shared, so noise only adds time.
-    const best: Record<string, Measure> = {}
-    for (let i = 0; i < runs; i++) {
-      for (const mode of ['floor-seq', 'floor-par', 'collect']) {
-        const m = measure(runner, mode, dir, concurrency)
-        process.stderr.write(`  ${size} ${mode}: ${(m.ms / 1000).toFixed(2)} s, ${m.maxRssMB.toFixed(0)} MB\n`)
-        const b = best[mode]
-        if (b === undefined || m.ms < b.ms) best[mode] = m
+    for (const shape of SHAPES) {
+      const dir = await ensureData(size, shape)
+      // Interleaved repetitions, best of each: the machine is shared, so noise only adds time.
+      const best: Partial<Record<string, Measure>> = {}
+      for (let i = 0; i < runs; i++) {
+        for (const mode of MODES) {
+          const m = measure(runner, mode, dir)
+          process.stderr.write(`  ${shape} ${size} ${mode}: ${(m.ms / 1000).toFixed(2)} s, ${m.maxRssMB.toFixed(0)} MB\n`)
+          const b = best[mode]
+          if (b === undefined || m.ms < b.ms) best[mode] = m
+        }
       }
+      const [floor, duck, col] = MODES.map((m) => best[m] as Measure) as [Measure, Measure, Measure]
+      results.push({ shape, size, floor, duck, col })
     }
-    const seq = best['floor-seq'] as Measure
-    const par = best['floor-par'] as Measure
-    const col = best.collect as Measure
-    results.push({
-      size, records, concurrency,
-      floorSeqS: seq.ms / 1000, floorParS: par.ms / 1000, collectS: col.ms / 1000,
-      ratio: col.ms / par.ms, ratioVsSequential: col.ms / seq.ms,
-      peakRssMB: { floorSeq: seq.maxRssMB, floorPar: par.maxRssMB, collect: col.maxRssMB },
-      detail: col.detail
-    })
   }
-  const pad = (s: string, n: number): string => s.padStart(n)
-  console.log(`${pad('size', 6)} ${pad('floor seq s', 12)} ${pad('floor par s', 12)} ${pad('collect s', 10)} ${pad('ratio', 6)} ${pad('RSS floor MB', 13)} ${pad('RSS collect MB', 15)}`)
+  const s = (m: Measure): string => (m.ms / 1000).toFixed(2)
+  const mb = (m: Measure): string => m.maxRssMB.toFixed(0)
+  console.log('| shape | size | inflate floor s | DuckDB (2 threads) s | collect s | collect/DuckDB | collect/floor | RSS floor MB | RSS DuckDB MB | RSS collect MB |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const r of results) {
-    console.log(`${pad(r.size, 6)} ${pad(r.floorSeqS.toFixed(2), 12)} ${pad(r.floorParS.toFixed(2), 12)} ${pad(r.collectS.toFixed(2), 10)} ${pad(r.ratio.toFixed(2), 6)} ${pad(r.peakRssMB.floorPar.toFixed(0), 13)} ${pad(r.peakRssMB.collect.toFixed(0), 15)}`)
+    console.log(`| ${r.shape} | ${r.size} | ${s(r.floor)} | ${s(r.duck)} | ${s(r.col)} | ${(r.col.ms / r.duck.ms).toFixed(2)} | ${(r.col.ms / r.floor.ms).toFixed(2)} | ${mb(r.floor)} | ${mb(r.duck)} | ${mb(r.col)} |`)
   }
-  await writeFile(join(benchDir, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: concurrency, results }, null, 2) + '\n')
+  await writeFile(join(benchDir, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), runs, results }, null, 2) + '\n')
 }
 
 await main()

@@ -68,8 +68,28 @@ const V_NULL = 3
 const SLACK = 40
 
 /** Slots of the per-SNI exclusion decision cache and of the device cache; powers of two. */
-const SNI_SLOTS = 1 << 13
-const DEVICE_SLOTS = 1 << 12
+const SNI_SLOTS = 1 << 15
+const DEVICE_SLOTS = 1 << 14
+
+/**
+ * Exclusion decisions by raw SNI, and device tallies by raw DeviceID, in direct-mapped slots:
+ * a hit skips decoding, lower-casing and a map lookup; a flood of distinct values only evicts.
+ * One per Aggregator, shared by the scanners of its files, so each file starts warm.
+ */
+class ScanCache {
+  readonly sniRaw: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
+  // The key of an excluded SNI, '' for one no rule covers.
+  readonly sniKeys: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
+  readonly devRaw: (string | undefined)[] = new Array<string | undefined>(DEVICE_SLOTS)
+  readonly devAcc: (DeviceAcc | undefined)[] = new Array<DeviceAcc | undefined>(DEVICE_SLOTS)
+}
+const caches = new WeakMap<Aggregator, ScanCache>()
+
+function cacheOf(agg: Aggregator): ScanCache {
+  let c = caches.get(agg)
+  if (c === undefined) caches.set(agg, (c = new ScanCache()))
+  return c
+}
 
 /** Bytes turned into one string at a time. */
 const WINDOW = 64 * 1024
@@ -107,21 +127,24 @@ export class LineScanner {
   private vs = 0
   private ve = 0
   private vh = 0
-  // Exclusion decisions by raw SNI, and device tallies by raw DeviceID, in direct-mapped
-  // slots: a hit skips decoding, lower-casing and a map lookup; a flood only evicts.
-  private readonly sniRaw: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
-  // The key of an excluded SNI, '' for one no rule covers.
-  private readonly sniKeys: (string | undefined)[] = new Array<string | undefined>(SNI_SLOTS)
+  private readonly sniRaw: (string | undefined)[]
+  private readonly sniKeys: (string | undefined)[]
   private sniKey = ''
-  private readonly devRaw: (string | undefined)[] = new Array<string | undefined>(DEVICE_SLOTS)
-  private readonly devAcc: (DeviceAcc | undefined)[] = new Array<DeviceAcc | undefined>(DEVICE_SLOTS)
+  private readonly devRaw: (string | undefined)[]
+  private readonly devAcc: (DeviceAcc | undefined)[]
   private carry: Buffer[] = []
   private carryLen = 0
   private skipping = false
   /** Lines handed to JSON.parse; for tests and tuning. */
   slowLines = 0
 
-  constructor(private readonly agg: Aggregator) {}
+  constructor(private readonly agg: Aggregator) {
+    const c = cacheOf(agg)
+    this.sniRaw = c.sniRaw
+    this.sniKeys = c.sniKeys
+    this.devRaw = c.devRaw
+    this.devAcc = c.devAcc
+  }
 
   /** Feeds the next chunk of decompressed bytes. */
   push(chunk: Buffer): void {
