@@ -49,7 +49,9 @@ export const INPUTS: InputSpec[] = [
   { name: 'max-sync-additions', default: '5000', description: 'sync: refuse (unless `force`) a run that would add more entries than this to Cloudflare. At least 5000, so that a first import goes through.' },
   { name: 'max-lists', default: '10', description: 'sync: most Gateway lists it will ever manage (IP and hostname lists together); leaves room for the account\'s other lists.' },
   { name: 'certless-min-destinations', default: '10', description: 'A device whose TLS failed on at least this many distinct destinations, with `certless-min-failed-percent` of its TLS sessions failing, is treated as lacking the Gateway certificate: its failures count toward no candidate.' },
-  { name: 'certless-min-failed-percent', default: '50', description: 'Share of a device\'s TLS sessions (on `ports`) that must fail, with `certless-min-destinations`, for it to count as lacking the Gateway certificate.' }
+  { name: 'certless-min-failed-percent', default: '50', description: 'Share of a device\'s TLS sessions (on `ports`) that must fail, with `certless-min-destinations`, for it to count as lacking the Gateway certificate.' },
+  { name: 'idle-days', default: '30', description: 'collect proposes removing a listed entry that the managed policy has not bypassed any traffic for in this many days, when it was listed at least that long ago. `0` turns it off.' },
+  { name: 'reject-days', default: '90', description: 'A value a reviewer rejected (proposal PR closed unmerged, or its line deleted before merging) is not proposed again for this many days.' }
 ]
 
 const LOOKBACK = /^([1-9][0-9]{0,4})(m|h|d)$/
@@ -130,7 +132,9 @@ export const InputsSchema = z.object({
   'max-sync-additions': int('max-sync-additions', 5000, 10_000_000),
   'max-lists': int('max-lists', 2, 1000),
   'certless-min-destinations': int('certless-min-destinations', 2, 1_000_000),
-  'certless-min-failed-percent': int('certless-min-failed-percent', 1, 100)
+  'certless-min-failed-percent': int('certless-min-failed-percent', 1, 100),
+  'idle-days': int('idle-days', 0, 3650),
+  'reject-days': int('reject-days', 0, 3650)
 }).superRefine((v, ctx) => {
   if (v.lookback.ms === null && v.source !== 'logpush' && v.command === 'collect') {
     ctx.addIssue({ code: 'custom', message: 'lookback: all is only allowed with source: logpush (Log Explorer queries need a time window)' })

@@ -34,7 +34,9 @@ import type {
   EvidenceSource,
   ExclusionRule,
   InvalidValue,
+  ListedSince,
   Observations,
+  Rejection,
   Removal,
   Stats,
   Suppressed
@@ -57,6 +59,14 @@ export interface CollectInput {
   imports?: { kind: EntryKind; value: string }[]
   /** The certificate-less rule the source applied and its ports (defaults: 10 / 50%, port 443). */
   certlessRule?: { thresholds: CertlessThresholds; ports: readonly number[] }
+  /**
+   * Issue 10's lifecycle. `idleDays` 0 turns the idle rule off. `listedSince` is keyed
+   * `kind:value` (canonical); an entry without one is never idle, and `listedSinceNote`
+   * says why there is none (no token, shallow history...).
+   */
+  lifecycle?: { idleDays: number; rejectDays: number; listedSince: Map<string, ListedSince>; listedSinceNote?: string }
+  /** Values reviewers rejected (from the closed and merged proposal PRs, never from editable text). */
+  rejected?: Rejection[]
 }
 
 /** How many other-side values a candidate carries (the total is kept in `otherSideTotal`). */

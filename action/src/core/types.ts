@@ -62,7 +62,39 @@ export interface Observations {
    * Absent when the source did not tally devices.
    */
   certless?: CertlessReport
+  /**
+   * Traffic the managed Do Not Inspect policy bypassed, for the idle rule (issue 10): last
+   * bypassed request per logged HTTPHost and per logged DestinationIP (keys as logged), over
+   * `covers`. Absent when the source could not read `gateway_http`.
+   */
+  usage?: BypassUsage
   stats: SourceStats
+}
+
+/** What the managed policy bypassed, per destination (issue 10's idle rule). */
+export interface BypassUsage {
+  /** The span the usage data covers (epoch ms). The idle rule needs it to cover `idle-days`. */
+  covers: { from: number; to: number }
+  /** Last bypassed request (epoch ms) per HTTPHost. */
+  hosts: Map<string, number>
+  /** Last bypassed request (epoch ms) per DestinationIP. */
+  ips: Map<string, number>
+}
+
+/** A value a reviewer rejected: its proposal PR was closed unmerged, or its line deleted before merging. */
+export interface Rejection {
+  kind: EntryKind
+  value: string
+  /** The proposal PR's number. */
+  pr: number
+  /** When the PR was closed or merged (epoch ms). */
+  at: number
+}
+
+/** When a listed entry was listed: the Gateway item's `created_at`, else the commit that added the line. */
+export interface ListedSince {
+  at: number
+  from: 'gateway' | 'git'
 }
 
 /** What the sources found about certificate-less devices; anonymous counts only. */
