@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createGitHubClient, type Octokit } from '../action/src/adapters/github.js'
 import {
+  botCommitProblem,
   COMMIT_TRAILER,
   findOpenProposal,
   gitBlobSha,
@@ -270,5 +271,63 @@ describe('helpers', () => {
 
   it('findOpenProposal is null without an open PR', async () => {
     expect(await findOpenProposal(gh, { owner: emu.owner, repo: emu.repo, branch: BRANCH })).toBeNull()
+  })
+})
+
+describe('what the next run may carry: only the bot\u2019s own commit', () => {
+  const VERIFIED = { verified: true, reason: 'valid' }
+  const BOT = { login: 'github-actions[bot]', type: 'Bot' }
+  const APP = { login: 'my-app[bot]', type: 'Bot' }
+  const WEB_FLOW = { login: 'web-flow', type: 'User' }
+  const PERSON = { login: 'a-person', type: 'User' }
+  const msg = `TLS bypass: add 1\n\n${COMMIT_TRAILER}\n`
+  it.each([
+    ['GITHUB_TOKEN commit: bot author, GitHub committer, verified', { message: msg, verification: VERIFIED }, BOT, WEB_FLOW, undefined],
+    ['GitHub App commit', { message: msg, verification: VERIFIED }, APP, WEB_FLOW, undefined],
+    ['bot committer', { message: msg, verification: VERIFIED }, APP, APP, undefined],
+    ['no trailer', { message: 'TLS bypass: add 1\n', verification: VERIFIED }, BOT, WEB_FLOW, /lacks/],
+    ['trailer only inside a line', { message: `x ${COMMIT_TRAILER}\n`, verification: VERIFIED }, BOT, WEB_FLOW, /lacks/],
+    ['unsigned', { message: msg, verification: { verified: false, reason: 'unsigned' } }, BOT, WEB_FLOW, /not report its signature as verified \(unsigned\)/],
+    ['no verification object', { message: msg }, BOT, WEB_FLOW, /verified/],
+    ['a person as author', { message: msg, verification: VERIFIED }, PERSON, WEB_FLOW, /author is not a Bot/],
+    ['author e-mail not linked to any account', { message: msg, verification: VERIFIED }, null, WEB_FLOW, /author is not a Bot/],
+    ['the bot as author but a person committed and signed', { message: msg, verification: VERIFIED }, BOT, PERSON, /not committed by GitHub/],
+    ['committer not linked to any account', { message: msg, verification: VERIFIED }, BOT, null, /not committed by GitHub/],
+    ['a user account named like web-flow is still judged by login', { message: msg, verification: VERIFIED }, BOT, { login: 'web-flow-impostor', type: 'User' }, /not committed by GitHub/]
+  ])('%s', (_name, commit, author, committer, problem) => {
+    const got = botCommitProblem({ commit, author, committer })
+    if (problem === undefined) expect(got).toBeUndefined()
+    else expect(got).toMatch(problem)
+  })
+
+  it('findOpenProposal returns the bot\u2019s commit with the files at that exact SHA', async () => {
+    const r = await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n', { message: 'TLS bypass: add 1\n\n+ ip 198.51.100.7  tls-error sessions=4 devices=2 users=2 first=- last=- hosts=0\n' }))
+    const found = await findOpenProposal(gh, { owner: emu.owner, repo: emu.repo, branch: BRANCH, paths: [IPS, HOSTS, 'missing.txt'] })
+    expect(found?.botCommit).toEqual({
+      sha: r.headSha,
+      message: expect.stringContaining('+ ip 198.51.100.7  tls-error') as unknown as string,
+      files: { [IPS]: '192.0.2.1\n198.51.100.7\n', [HOSTS]: 'a.example\n', 'missing.txt': null }
+    })
+    expect(found?.distrust).toBeUndefined()
+  })
+
+  it.each([
+    ['a person\u2019s commit on top', async () => emu.pushAsHuman(BRANCH, { [IPS]: '192.0.2.1\n' }, 'hand edit'), /2 commits over the base/],
+    ['an impostor commit (bot as author, signed by a person) on top', async () => emu.pushAsImpostor(BRANCH, { [IPS]: '45.1.2.3\n' }, `x\n\n${COMMIT_TRAILER}\n`), /2 commits over the base/]
+  ])('nothing is carried after %s', async (_name, push, why) => {
+    await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n'))
+    await push()
+    const found = await findOpenProposal(gh, { owner: emu.owner, repo: emu.repo, branch: BRANCH, paths: [IPS] })
+    expect(found?.botCommit).toBeNull()
+    expect(found?.distrust).toMatch(why)
+  })
+
+  it('an impostor commit that replaces the bot\u2019s (one commit over the base) is not carried', async () => {
+    await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n'))
+    const sha = await emu.pushAsImpostor('scratch', { [IPS]: '192.0.2.1\n45.1.2.3\n' }, `TLS bypass: add 1\n\n+ ip 45.1.2.3  tls-error sessions=48213 devices=1890 users=1890 first=- last=- hosts=0\n\n${COMMIT_TRAILER}\n`)
+    await gh.rest.git.updateRef({ owner: emu.owner, repo: emu.repo, ref: `heads/${BRANCH}`, sha, force: true })
+    const found = await findOpenProposal(gh, { owner: emu.owner, repo: emu.repo, branch: BRANCH, paths: [IPS] })
+    expect(found).toMatchObject({ humanCommits: 0, botCommit: null })
+    expect(found?.distrust).toMatch(/not provably the bot's: it was not committed by GitHub or a Bot account/)
   })
 })

@@ -82,13 +82,20 @@ export function secretSpellings(secret: string): string[] {
  */
 export function redactor(secrets: (string | undefined)[]): (s: string) => string {
   const wholes = new Set<string>()
+  const trimmed = new Set<string>()
   for (const raw of secrets) {
     const s = raw?.trim()
     if (!raw || !s || s.length < 4) continue
-    for (const v of new Set([raw, s])) for (const f of secretSpellings(v)) wholes.add(f)
+    wholes.add(raw)
+    for (const f of secretSpellings(s)) trimmed.add(f)
   }
+  // Windows come from the trimmed spellings only: a window of " token" would mask the
+  // space before a quoted token too.
   const windows = new Set<string>()
-  for (const w of wholes) for (let i = 0; i + MIN_FRAGMENT <= w.length; i++) windows.add(w.slice(i, i + MIN_FRAGMENT))
+  for (const w of trimmed) {
+    wholes.add(w)
+    for (let i = 0; i + MIN_FRAGMENT <= w.length; i++) windows.add(w.slice(i, i + MIN_FRAGMENT))
+  }
   const exact = [...wholes].sort((a, b) => b.length - a.length)
   if (exact.length === 0) return (text) => text
   return (text) => {
