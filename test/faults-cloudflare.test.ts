@@ -126,7 +126,7 @@ async function expectNextRunsConverge(d: Desired, extra: Record<string, string> 
   expectConverged(d)
   const quiet = await sync(d, extra)
   expect(quiet.writes).toBe(0)
-  expect(quiet.text).toContain('Cloudflare already matches the files: no write calls.')
+  expect(quiet.text).toMatch(/No changes: .* \(no write calls\)\./)
 }
 
 const statuses = (method: string, path: RegExp): number[] => cf.requests.filter((r) => r.method === method && path.test(r.path)).map((r) => r.status)
@@ -149,7 +149,7 @@ describe('sync under Cloudflare faults', () => {
     expect(statuses('PATCH', /\/gateway\/lists\/[^/]+$/)).toContain(429)
     expectConverged(MORE)
     // Two lists got one append each; the refused PATCH is counted as a sent write.
-    expect(o.text).toMatch(/Applied with 3 write calls\./)
+    expect(o.text).toMatch(/Applied: .*, 3 write calls\)\./)
     const quiet = await sync(MORE)
     expect(quiet.writes).toBe(0)
   })
@@ -183,7 +183,7 @@ describe('sync under Cloudflare faults', () => {
     expectConverged(next)
     expect(managedLists().filter((l) => l.type === 'IP')).toHaveLength(3)
     expect(managedLists().filter((l) => l.type === 'DOMAIN')).toHaveLength(2)
-    expect(o.text).toMatch(/Applied with \d+ write calls\./)
+    expect(o.text).toMatch(/Applied: .*, \d+ write calls\)\./)
     // The retries that absorbed the faults are visible in the log, not silent.
     expect(o.text).toMatch(/re-reading the state before retrying \(attempt 2 of \d+\)/)
     const quiet = await sync(next, cap)
@@ -212,7 +212,7 @@ describe('sync under Cloudflare faults', () => {
     expectConverged(MORE)
     // Recovered: no step is reported as failed, and the retry that absorbed the drop is logged.
     expect(o.text).not.toMatch(/failed after \d+ attempts/)
-    expect(o.text).toMatch(/Applied with \d+ write calls?\./)
+    expect(o.text).toMatch(/Applied: .*, \d+ write calls?\)\./)
     expect(o.text).toMatch(/re-reading the state before retrying/)
     const quiet = await sync(MORE)
     expect(quiet.writes).toBe(0)
@@ -332,7 +332,7 @@ describe('check under Cloudflare faults: read-only, always', () => {
     const o = await run('check', MORE)
     expect(o.error).toBeUndefined()
     expect(cf.pendingFaults()).toBe(0)
-    expect(o.text).toContain('2 change(s): 2 added')
+    expect(o.text).toContain('Plan: 2 entries will be added (2 changes)')
     expect(cf.writes().length).toBe(writes)
   })
 })

@@ -8,7 +8,8 @@ import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
 import { readRemoteState } from './adapters/gateway.js'
 import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort } from './commands/collect.js'
 import { driftValues, planSync } from './core/sync-plan.js'
-import { sync, type SyncResult } from './commands/sync.js'
+import { sync, type AppliedCommentPort, type SyncResult } from './commands/sync.js'
+import { upsertAppliedComment } from './adapters/applied-comment.js'
 import type { CertlessThresholds } from './core/devices.js'
 import type { Inputs } from './inputs.js'
 import type { Runtime } from './runtime.js'
@@ -22,7 +23,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   const client = token ? createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'] }) : undefined
 
   if (inputs.command === 'sync' || inputs.command === 'check') {
-    return { command: inputs.command, result: await sync(rt, inputs, { client, mode: inputs.command }) }
+    return { command: inputs.command, result: await sync(rt, inputs, { client, mode: inputs.command, comment: appliedCommentPort(rt, inputs) }) }
   }
 
   const policy = { name: inputs['policy-name'] }
@@ -75,6 +76,20 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     }
   }
   return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift }) }
+}
+
+/** sync on GitHub with a token: the merged pull request of the synced commit hears the outcome. */
+function appliedCommentPort(rt: Runtime, inputs: Inputs): AppliedCommentPort | undefined {
+  const gh = rt.github
+  const token = inputs['github-token']
+  if (inputs.command !== 'sync' || !gh?.sha || !token) return undefined
+  const sha = gh.sha
+  return async (body) => {
+    const octokit = createGitHubClient({ token, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
+    for (const r of await upsertAppliedComment(octokit, { owner: gh.owner, repo: gh.repo, sha }, body)) {
+      rt.log.info(`Pull request #${r.pull}: sync comment ${r.action}.`)
+    }
+  }
 }
 
 function certlessThresholds(inputs: Inputs): CertlessThresholds {

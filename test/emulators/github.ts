@@ -83,6 +83,8 @@ export interface GitHubEmulator {
   pushAsImpostor(branch: string, files: Record<string, string>, message: string): Promise<string>
   /** Commits `files` with a human author on the default branch. */
   commitToDefault(files: Record<string, string>, message: string): Promise<string>
+  /** A comment on a pull request written by a person (`user.type` User). */
+  commentAsHuman(number: number, body: string): Promise<void>
   /** Merges a pull request with a merge commit (as the default merge button does); marks it merged and closed. */
   mergePull(number: number): Promise<string>
   /** A file's text at a branch/SHA, or null when absent. */
@@ -152,6 +154,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
   const injections: (Injection & { left: number })[] = []
   const verifications = new Map<string, Verification>()
   const labelIds = new Map<string, number>()
+  const issueComments: { id: number; pull: number; index: number; user: { login: string; type: 'User' | 'Bot' }; createdAt: string; updatedAt: string }[] = []
   let nextId = 1000
   let base = ''
 
@@ -627,12 +630,51 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
     for (const n of names as string[]) if (!p.labels.includes(n)) p.labels.push(n)
     return [200, p.labels.map(labelJson)]
   })
+  // Issue comments: the body lives in `pull.comments[index]`, so tests read it there.
+  const addComment = (p: (typeof pulls)[number], text: string, user: { login: string; type: 'User' | 'Bot' }) => {
+    const c = { id: nextId++, pull: p.number, index: p.comments.push(text) - 1, user, createdAt: now(), updatedAt: now() }
+    issueComments.push(c)
+    return c
+  }
+  const commentJson = (c: (typeof issueComments)[number]) => ({
+    id: c.id, node_id: `IC_${c.id}`, body: findPull(String(c.pull)).comments[c.index], user: c.user,
+    html_url: `${htmlRepo}/pull/${c.pull}#issuecomment-${c.id}`, created_at: c.createdAt, updated_at: c.updatedAt
+  })
   route('POST', '/issues/(\\d+)/comments', async (m, b) => {
     const p = findPull(m[1])
     const text = str(body(b), 'body') ?? ''
-    p.comments.push(text)
-    const id = nextId++
-    return [201, { id, node_id: `IC_${id}`, body: text, html_url: `${htmlRepo}/pull/${p.number}#issuecomment-${id}`, user: { login: 'github-actions[bot]' } }]
+    if (text.length > 65536) throw invalid('Validation Failed', [{ resource: 'IssueComment', field: 'body', code: 'custom', message: 'body is too long (maximum is 65536 characters)' }])
+    return [201, commentJson(addComment(p, text, { login: 'github-actions[bot]', type: 'Bot' }))]
+  })
+  // GET /repos/{o}/{r}/issues/{n}/comments: oldest first, paginated with a Link header.
+  route('GET', '/issues/(\\d+)/comments', async (m, _b, q) => {
+    const p = findPull(m[1])
+    const list = issueComments.filter((c) => c.pull === p.number)
+    const perPage = Math.min(Number(q.get('per_page') ?? 30) || 30, 100)
+    const page = Math.max(Number(q.get('page') ?? 1) || 1, 1)
+    const headers: Record<string, string> = {}
+    if (page * perPage < list.length) {
+      const next = new URLSearchParams(q)
+      next.set('page', String(page + 1))
+      headers['link'] = `<${repoUrl()}/issues/${p.number}/comments?${next.toString()}>; rel="next"`
+    }
+    return [200, list.slice((page - 1) * perPage, page * perPage).map(commentJson), headers]
+  })
+  // PATCH /repos/{o}/{r}/issues/comments/{id}: a token with write access may edit any comment.
+  route('PATCH', '/issues/comments/(\\d+)', async (m, b) => {
+    const c = issueComments.find((x) => x.id === Number(m[1]))
+    if (c === undefined) throw notFound()
+    const text = str(body(b), 'body') ?? ''
+    findPull(String(c.pull)).comments[c.index] = text
+    c.updatedAt = now()
+    return [200, commentJson(c)]
+  })
+  // GET /repos/{o}/{r}/commits/{sha}/pulls: the merged PR a default-branch commit came from
+  // (its merge commit, or its head for rebase/squash-like histories), and open PRs whose head it is.
+  route('GET', '/commits/([0-9a-f]{40})/pulls', async (m) => {
+    const sha = m[1]
+    const list = pulls.filter((p) => p.mergeCommit === sha || p.head.sha === sha)
+    return [200, await Promise.all(list.map(pullJson))]
   })
 
   // ---- server ---------------------------------------------------------------------------
@@ -745,6 +787,9 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       if (entry === null || entry.type !== 'blob') return null
       return (await git.readBlob(entry.sha)).toString('utf8')
     },
+    commentAsHuman: (number, text) => serial(async () => {
+      addComment(findPull(String(number)), text, { login: 'a-person', type: 'User' })
+    }),
     verification: (sha) => verifications.get(sha) ?? UNSIGNED,
     async close() {
       server.closeAllConnections()

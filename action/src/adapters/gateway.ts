@@ -279,6 +279,7 @@ function pageItems(result: unknown, listId: string): RemoteItem[] {
     if (!isRecord(it) || typeof it['value'] !== 'string') return []
     const item: RemoteItem = { value: it['value'] }
     if (typeof it['description'] === 'string') item.description = it['description']
+    if (typeof it['created_at'] === 'string') item.createdAt = it['created_at']
     return [item]
   })
 }

@@ -17,7 +17,12 @@ export { normaliseListId, referencedListIds } from './sync-traffic.js'
 export type ListType = 'IP' | 'DOMAIN'
 
 /** One item as read from `GET /gateway/lists/{id}/items`. */
-export interface RemoteItem { value: string; description?: string }
+export interface RemoteItem {
+  value: string
+  description?: string
+  /** `created_at` as the API returned it (when it did): when the item was listed in Gateway. */
+  createdAt?: string
+}
 
 /** A managed Gateway list (matched by name prefix) with every item. */
 export interface RemoteList {
@@ -292,6 +297,26 @@ export function adoptOldest<T>(xs: T[], key: (x: T) => { id: string; createdAt?:
  */
 export function canonicalRemote(type: ListType, raw: string): { ok: true; value: string } | { ok: false; reason: string } {
   return canonicalValue(type === 'IP' ? 'ip' : 'host', raw.trim())
+}
+
+/**
+ * When each value was first listed in the managed Gateway lists: the earliest `created_at`
+ * of its items (a value can sit in two lists after a partial run), by canonical value.
+ * Values whose items carry no parsable `created_at` are absent, never guessed.
+ */
+export function listedSince(remote: RemoteState): { ips: Map<string, string>; hosts: Map<string, string> } {
+  const out = { ips: new Map<string, string>(), hosts: new Map<string, string>() }
+  for (const list of remote.lists) {
+    const into = list.type === 'IP' ? out.ips : out.hosts
+    for (const item of list.items) {
+      const at = item.createdAt === undefined ? NaN : Date.parse(item.createdAt)
+      const c = canonicalRemote(list.type, item.value)
+      if (!c.ok || !Number.isFinite(at)) continue
+      const known = into.get(c.value)
+      if (known === undefined || at < Date.parse(known)) into.set(c.value, new Date(at).toISOString())
+    }
+  }
+  return out
 }
 
 /**
