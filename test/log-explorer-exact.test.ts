@@ -14,6 +14,8 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 
 const HOUR = 3_600_000
 const WINDOW = { from: t('2026-10-01T22:00:00Z'), to: t('2026-10-02T22:00:00Z') }
 const SPAN = WINDOW.to - WINDOW.from
+/** Thresholds no device reaches: for tests about something else than the device rule. */
+const OFF = { minDestinations: 1_000_000, minFailedPercent: 100 }
 const GOOGLE: ExclusionRule = { value: 'google.com', kind: 'host', reason: 'tenant restrictions', line: 1 }
 
 let emu: CloudflareEmulator | undefined
@@ -68,8 +70,8 @@ describe('Log Explorer: exact past the row cap', () => {
     // the window, which is where merging per-half distinct counts undercounted (issue 8).
     for (let i = 0; i < 12_000; i++) {
       const host = `h${i}.bulk.example`
-      zt.push(fail(at(), host, '192.0.2.1', `a-${i % 7}`))
-      zt.push(fail(at(), host, '192.0.2.1', `b-${i % 5}`))
+      zt.push(fail(at(), host, '192.0.2.1', `a-${i}`))
+      zt.push(fail(at(), host, '192.0.2.1', `b-${i}`))
     }
     await e.setLogRows('zero_trust_network_sessions', zt)
     const p = run(e, client)
@@ -82,9 +84,12 @@ describe('Log Explorer: exact past the row cap', () => {
     // At most 1 + ⌈groups / cap⌉ queries per grouped query; no split, no lower-bound warning.
     expect(countBy(e, /^SELECT lower\(sni\) AS host, COUNT\(\*\) AS sessions, COUNT\(DISTINCT/)).toBeLessThanOrEqual(1 + Math.ceil(12_000 / 10_000))
     expect(countBy(e, /^SELECT lower\(sni\) AS host, lower\(originip\) AS ip/)).toBeLessThanOrEqual(1 + Math.ceil(12_000 / 10_000))
+    // 24,000 devices, each failing on one destination: tallied exactly, none certificate-less.
+    expect(got.certless).toMatchObject({ devicesSeen: 24_000, devices: [], sessionsExcluded: 0 })
+    expect(countBy(e, /^SELECT deviceid AS device/)).toBeLessThanOrEqual(1 + Math.ceil(24_000 / 10_000))
     expect(got.stats.warnings).toEqual([])
     expect(got.stats.queries).toBe(e.sqlQueries.length)
-    expect(e.sqlQueries.length).toBeLessThanOrEqual(8)
+    expect(e.sqlQueries.length).toBeLessThanOrEqual(11)
   })
 
   it('the same with the cap lowered to 1,000: 12 pages of host failures, each over the whole window', async () => {
@@ -95,7 +100,7 @@ describe('Log Explorer: exact past the row cap', () => {
       zt.push(fail(WINDOW.to - 1000 - i * 1000, `h${i}.bulk.example`, `10.0.${i >> 8}.${i & 255}`, 'b'))
     }
     await e.setLogRows('zero_trust_network_sessions', zt)
-    const got = await run(e, client, { rowCap: 1_000 })
+    const got = await run(e, client, { rowCap: 1_000, certless: OFF })
     expect([...got.hostFailures.values()].filter((s) => s.devices === 2)).toHaveLength(12_000)
     const hostQueries = e.sqlQueries.filter((q) => /^SELECT lower\(sni\) AS host, COUNT\(\*\) AS sessions, COUNT\(DISTINCT/.test(q.sql))
     expect(hostQueries.length).toBeLessThanOrEqual(1 + Math.ceil(12_000 / 1_000))
@@ -112,7 +117,8 @@ describe('Log Explorer: hostile SNIs cannot stop the run (issue 12 item 9)', () 
       for (const d of ['d1', 'd2']) zt.push(fail(WINDOW.from + h * HOUR / 2 + (d === 'd1' ? 0 : 1000), `pinned-${h}.example`, '192.0.2.7', d))
     }
     await e.setLogRows('zero_trust_network_sessions', zt)
-    const got = await run(e, client)
+    // The device rule is off here: this is about the keys, whoever sends them.
+    const got = await run(e, client, { certless: OFF })
     expect(got.hostFailures.size).toBe(40)
     expect(got.stats.warnings).toContainEqual(expect.stringMatching(/^Log Explorer: 30000 failing session\(s\) on 30000 distinct SNI\/OriginIP value\(s\) that can never be list entries/))
     expect(plan(got, [], 2).additions.map((c) => c.value).sort()).toEqual(Array.from({ length: 40 }, (_, h) => `pinned-${h}.example`).sort())
@@ -173,7 +179,8 @@ describe('Log Explorer: answers the schema allows', () => {
     e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ result: null, success: true, errors: [], messages: [] }) })
     e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ success: true, errors: [], messages: [] }) })
     const got = await run(e, client)
-    expect(got.hostFailures.size).toBe(0) // the first answer (host failures) was null
+    expect(got.certless?.devicesSeen).toBe(0) // the first answer (the device tally) was null
+    expect(got.hostFailures.size).toBe(0) // the second (host failures) had no result at all
     expect(got.ipFailures.size).toBe(0)
     expect(got.hostIps.get('a.example')).toEqual(new Set(['192.0.2.1']))
     expect(e.pendingFaults()).toBe(0)

@@ -347,8 +347,9 @@ describe('queryLogExplorer against the emulator', () => {
     const { emu: e, client } = await boot()
     // An engine that ignored the key filter: a full page whose keys cannot be quoted.
     const result = ['a\\1', 'a\\2'].map((host) => ({ host, sessions: 1, devices: 1, users: 1, first_seen: '2026-10-01T23:00:00Z', last_seen: '2026-10-01T23:00:00Z' }))
+    e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ result: [], success: true, errors: [], messages: [] }) })
     e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ result, success: true, errors: [], messages: [] }) })
-    await expect(run(e, client, { rowCap: 2 })).rejects.toThrow(/refusing to return incomplete results/)
+    await expect(run(e, client, { rowCap: 2 })).rejects.toThrow(/host-failures .*refusing to return incomplete results/)
   })
 
   it('is exact at the real 10,000-row cap with 12,000 distinct SNIs spread over the window', async () => {
@@ -362,7 +363,8 @@ describe('queryLogExplorer against the emulator', () => {
     }
     const f = { zt, gn: [], gh: [] }
     await load(e, f)
-    const got = await run(e, client)
+    // Synthetic: every session fails, so the device rule (tested elsewhere) is off.
+    const got = await run(e, client, { certless: { minDestinations: 1_000_000, minFailedPercent: 100 } })
     const ref = reference(f, [443], POLICY)
     expect(got.hostFailures.size).toBe(12_000)
     expect(got.hostFailures).toEqual(ref.hostFailures)
@@ -382,7 +384,8 @@ describe('queryLogExplorer against the emulator', () => {
     }
     const f = { zt, gn: [], gh: [] }
     await load(e, f)
-    const got = await run(e, client)
+    // Synthetic: every session fails, so the device rule (tested elsewhere) is off.
+    const got = await run(e, client, { certless: { minDestinations: 1_000_000, minFailedPercent: 100 } })
     expect(got.hostFailures.size).toBe(12_000)
     expectExact(got, reference(f, [443], POLICY))
     expect(got.hostFailures.get('r5.bulk.example')).toMatchObject({ sessions: 2, devices: 2 })
@@ -494,6 +497,8 @@ describe('queryLogExplorer against the emulator', () => {
       { sessions: 1, devices: 1, users: 1, first_seen: '2026-10-01T23:00:00Z', last_seen: '2026-10-01T23:00:00Z' },
       'not a row'
     ]
+    // The device tally answers first (no devices), then the host failures with the bad rows.
+    e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ result: [], success: true, errors: [], messages: [] }) })
     e.inject({ path: /logs\/explorer\/query\/sql$/, status: 200, body: JSON.stringify({ result, success: true, errors: [], messages: [] }) })
     const got = await run(e, client)
     expect(got.hostFailures).toEqual(new Map([['good.example', { sessions: 3, devices: 2, users: 1, firstSeen: t('2026-10-01T23:00:00Z'), lastSeen: t('2026-10-02T01:00:00Z') }]]))

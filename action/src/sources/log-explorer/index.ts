@@ -4,6 +4,9 @@
  *
  * Queries, in order (SQL in `sql.ts`, each read whole by key paging in `paging.ts`):
  *  0. the datasets' time columns (`datasets/available`)
+ *  ·  every device's TLS sessions, failures and failing destinations; the certificate-less
+ *     ones (`core/devices.ts`) are left out of 1–3 by id, and what failed only on them is
+ *     read once more, restricted to them                               → certless
  *  1. failing sessions with an SNI, by `lower(sni)`                     → hostFailures
  *  2. failing sessions without an SNI, by `originip`                    → ipFailures
  *  3. failing (SNI, OriginIP) pairs                                      → hostIps
@@ -17,12 +20,27 @@
  */
 import type Cloudflare from 'cloudflare'
 import { isIP } from 'node:net'
-import type { CertlessThresholds } from '../../core/devices.js'
-import type { Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
+import { DEFAULT_CERTLESS, type CertlessThresholds } from '../../core/devices.js'
+import type { CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
 import { canonicalIp } from '../../core/values.js'
+import { tallyDevices, type DeviceEvidence } from './devices.js'
 import { readGrouped, labelOf } from './paging.js'
 import { mergeStats, parseCount, parseGuardRow, parseIgnored, parseRow, type ParsedRow } from './rows.js'
-import { buildSql, chunk, IN_CHUNK, MAX_ROWS, policyPredicate, portsPredicate, queryShape, rfc3339, DEFAULT_TIME_COLUMNS, type GroupedSpec, type TimeWindow } from './sql.js'
+import {
+  buildSql,
+  chunk,
+  DEFAULT_TIME_COLUMNS,
+  devicePredicate,
+  IN_CHUNK,
+  MAX_ROWS,
+  policyPredicate,
+  portsPredicate,
+  queryShape,
+  rfc3339,
+  type DeviceFilter,
+  type GroupedSpec,
+  type TimeWindow
+} from './sql.js'
 import { DatasetUnavailableError, LOGS_READ, readTimeColumns, runSql, type Ctx } from './transport.js'
 
 export { buildSql, sqlString, type QuerySpec, type QueryKind } from './sql.js'
@@ -69,9 +87,14 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
   const records = new Records()
 
   const base = { window, ports: o.ports }
-  const hostRows = await required(parsed(ctx, { kind: 'host-failures', ...base }))
-  const ipRows = await required(parsed(ctx, { kind: 'ip-failures', ...base }))
-  const pairRows = await required(parsed(ctx, { kind: 'host-ips', ...base }))
+  const devices = await required(tallyDevices(ctx, window, o.ports, o.certless ?? DEFAULT_CERTLESS))
+  const leaveOut = excludeFilter(devices)
+  const hostRows = await required(parsed(ctx, { kind: 'host-failures', ...base, ...leaveOut }))
+  const ipRows = await required(parsed(ctx, { kind: 'ip-failures', ...base, ...leaveOut }))
+  const pairRows = await required(parsed(ctx, { kind: 'host-ips', ...base, ...leaveOut }))
+  const hostFailures = statsMap(hostRows)
+  const ipFailures = statsMap(ipRows)
+  const certless = await certlessReport(ctx, base, devices, hostFailures, ipFailures)
   records.add('zero_trust_network_sessions', hostRows)
   records.add('zero_trust_network_sessions', ipRows)
   await countIgnored(ctx, base)
@@ -82,13 +105,44 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
 
   return {
     window: { from: window.from, to: window.to },
-    hostFailures: statsMap(hostRows),
-    ipFailures: statsMap(ipRows),
+    hostFailures,
+    ipFailures,
     hostIps: pairMap(pairRows),
     ipHosts,
     bypassedHosts,
+    certless,
     stats: finalStats(ctx, records)
   }
+}
+
+// Too many devices to name in SQL would be a fleet-wide problem, not a device's: say so.
+function excludeFilter(d: DeviceEvidence): { devices?: DeviceFilter } {
+  if (d.certlessIds.length === 0) return {}
+  const devices: DeviceFilter = { mode: 'exclude', ids: d.certlessIds }
+  try {
+    devicePredicate(devices)
+  } catch {
+    throw new Error(`Log Explorer: ${d.certlessIds.length} devices look like they lack the Gateway certificate, more than can be left out of a query; check the certificate deployment, or raise \`certless-min-destinations\` / \`certless-min-failed-percent\` if this is wrong, then run again`)
+  }
+  return { devices }
+}
+
+/**
+ * The anonymous report, plus what failed only on certificate-less devices: their own failures
+ * (one more pair of grouped queries restricted to them), minus every destination that also
+ * failed on a healthy device (those are candidates already).
+ */
+async function certlessReport(ctx: Ctx, base: { window: TimeWindow; ports: readonly number[] }, d: DeviceEvidence, hosts: Map<string, Stats>, ips: Map<string, Stats>): Promise<CertlessReport> {
+  const report: CertlessReport = { devices: d.tallies, devicesSeen: d.devicesSeen, sessionsExcluded: d.sessionsExcluded, onlyCertless: { hosts: new Map(), ips: new Map() } }
+  if (d.certlessIds.length === 0) return report
+  const only: DeviceFilter = { mode: 'only', ids: d.certlessIds }
+  for (const [k, s] of statsMap(await required(parsed(ctx, { kind: 'host-failures', ...base, devices: only })))) {
+    if (!hosts.has(k)) report.onlyCertless.hosts.set(k, s)
+  }
+  for (const [k, s] of statsMap(await required(parsed(ctx, { kind: 'ip-failures', ...base, devices: only })))) {
+    if (!ips.has(k)) report.onlyCertless.ips.set(k, s)
+  }
+  return report
 }
 
 function newContext(o: LogExplorerOptions): Ctx {
@@ -107,7 +161,8 @@ function newContext(o: LogExplorerOptions): Ctx {
     log: o.log ?? (() => undefined),
     queries: 0,
     malformed: new Map(),
-    warnings: []
+    warnings: [],
+    redact: []
   }
 }
 

@@ -27,6 +27,15 @@ export interface Ctx {
   queries: number
   malformed: Map<string, number>
   warnings: string[]
+  /** Values (device ids) that travel inside SQL but must never appear in a message. */
+  redact: string[]
+}
+
+/** A message with every value of `ctx.redact` replaced: an error may quote the SQL it refused. */
+export function scrub(ctx: Ctx, text: string): string {
+  let out = text
+  for (const v of ctx.redact) if (v.length > 0) out = out.split(v).join('<device>')
+  return out
 }
 
 /** Thrown when a dataset is not enabled (or unknown) in Log Explorer. */
@@ -55,6 +64,7 @@ export async function runSql(ctx: Ctx, sql: string, dataset: Dataset): Promise<u
       const page = await ctx.client.logs.logExplorer.query.sql(sql as unknown as Uploadable, { account_id: ctx.accountId }, { timeout: ctx.timeoutMs, maxRetries: 0 })
       return rowsOf((page as unknown as { body?: unknown }).body, dataset)
     } catch (err) {
+      if (err instanceof UnexpectedResponse) throw new Error(scrub(ctx, err.message))
       // The SDK throws JSON.parse's SyntaxError for a malformed body; its message quotes the
       // start of the body (which an upstream could fill with anything, a credential too), so
       // it is never shown. A garbled answer looks transient: it gets the one deliberate retry.
@@ -66,17 +76,19 @@ export async function runSql(ctx: Ctx, sql: string, dataset: Dataset): Promise<u
         throw new Error(`Log Explorer query on ${dataset} failed (also after one retry): Cloudflare returned malformed JSON`)
       }
       if (!(err instanceof APIError)) throw err
-      if (datasetUnavailable(err)) throw new DatasetUnavailableError(dataset, describeCloudflareError(err, LOGS_READ))
-      if (err.status === 507) throw new ResourcesExhaustedError(dataset, describeCloudflareError(err, LOGS_READ))
+      const described = scrub(ctx, describeCloudflareError(err, LOGS_READ))
+      if (datasetUnavailable(err)) throw new DatasetUnavailableError(dataset, described)
+      if (err.status === 507) throw new ResourcesExhaustedError(dataset, described)
       if (attempt === 1 && isTransient(err)) {
         const delay = retryDelay(err)
-        ctx.log(`Log Explorer: query on ${dataset} failed (${describeCloudflareError(err, LOGS_READ)}); retrying once in ${Math.round(delay / 1000)}s`)
+        ctx.log(`Log Explorer: query on ${dataset} failed (${described}); retrying once in ${Math.round(delay / 1000)}s`)
         await new Promise((resolve) => setTimeout(resolve, delay))
         continue
       }
-      let msg = `Log Explorer query on ${dataset} failed${attempt > 1 ? ' (also after one retry)' : ''}: ${describeCloudflareError(err, LOGS_READ)}`
+      let msg = `Log Explorer query on ${dataset} failed${attempt > 1 ? ' (also after one retry)' : ''}: ${described}`
       if (err.status === 403) msg += `. The token needs "${LOGS_READ}", and Log Explorer must be enabled for ${dataset}.`
-      throw new Error(msg, { cause: err })
+      // The cause (the SDK error) carries the raw body: it is dropped once ids travel in SQL.
+      throw new Error(msg, ctx.redact.length === 0 ? { cause: err } : {})
     }
   }
 }
@@ -90,8 +102,10 @@ function rowsOf(body: unknown, dataset: Dataset): unknown[] {
     if (result === null || result === undefined) return []
     if (Array.isArray(result)) return result
   }
-  throw new Error(`Log Explorer query on ${dataset} returned an unexpected response: ${JSON.stringify(body)?.slice(0, 300) ?? String(body)}`)
+  throw new UnexpectedResponse(`Log Explorer query on ${dataset} returned an unexpected response: ${JSON.stringify(body)?.slice(0, 300) ?? String(body)}`)
 }
+
+class UnexpectedResponse extends Error {}
 
 function isTransient(err: APIError): boolean {
   if (err instanceof APIUserAbortError) return false
