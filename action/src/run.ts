@@ -85,7 +85,9 @@ function appliedCommentPort(rt: Runtime, inputs: Inputs): AppliedCommentPort | u
   if (inputs.command !== 'sync' || !gh?.sha || !token) return undefined
   const sha = gh.sha
   return async (body) => {
-    const octokit = createGitHubClient({ token, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
+    // At most a few writes a run: client-side pacing would only hold the job up, and a rate
+    // limit answer just turns the comment into a warning.
+    const octokit = createGitHubClient({ token, baseUrl: gh.apiUrl, pacing: false, log: (m) => rt.log.info(m) })
     for (const r of await upsertAppliedComment(octokit, { owner: gh.owner, repo: gh.repo, sha }, body)) {
       rt.log.info(`Pull request #${r.pull}: sync comment ${r.action}.`)
     }

@@ -161,5 +161,5 @@ function firstLine(e: unknown): string {
 
 /** An API error may quote an account e-mail; the PR comment and the summary never show one. */
 function maskEmails(s: string): string {
-  return s.replace(/[^\s@<>()"'`,;]+@[^\s@<>()"'`,;]+\.[A-Za-z]{2,}/g, '[e-mail]')
+  return s.replace(/[^\s@<>()"'`,;]+@[^\s@<>()"'`,;]+\.[A-Za-z]{2,}/g, 'email hidden')
 }
