@@ -65,9 +65,9 @@ describe('workflow files', () => {
     expect(Object.keys(w.on).sort()).toEqual(['schedule', 'workflow_dispatch'])
   })
 
-  it('sync reads contents only, runs in the protected environment, is never cancelled half way', () => {
+  it('sync reads contents and comments on pull requests only, runs in the protected environment, is never cancelled half way', () => {
     const w = workflow('sync.yml')
-    expect(w.jobs.sync!.permissions).toEqual({ contents: 'read' })
+    expect(w.jobs.sync!.permissions).toEqual({ 'contents': 'read', 'pull-requests': 'write' })
     expect(w.jobs.sync!.environment).toBe('cloudflare')
     expect(w.concurrency?.['cancel-in-progress']).toBe(false)
     const dispatch = w.on.workflow_dispatch as { inputs: Record<string, unknown> }
