@@ -312,7 +312,12 @@ export function renderSyncText(plan: SyncPlan, outcome: SyncOutcome = { kind: 'p
 
 /** The hidden first line of the applied comment: finds it again on a re-run for the same commit. */
 export function appliedCommentMarker(sha: string): string {
-  return `<!-- gateway-tls-bypass:sync ${sha.toLowerCase().replace(/[^0-9a-f]/g, '')} -->`
+  return `<!-- gateway-tls-bypass:sync ${hexSha(sha)} -->`
+}
+
+/** The commit SHA as hex only (GITHUB_SHA is; anything after it is dropped, never spliced in). */
+function hexSha(sha: string): string {
+  return /^[0-9a-f]{7,64}/i.exec(sha)?.[0].toLowerCase() ?? 'unknown'
 }
 
 /** A run link only when it is a plain http(s) URL (it is put in a Markdown link as is). */
@@ -357,6 +362,6 @@ function commentBody(plan: SyncPlan | undefined, outcome: SyncOutcome, link: str
 export function renderAppliedComment(plan: SyncPlan | undefined, outcome: SyncOutcome, ctx: { sha: string; runUrl?: string }): string {
   const body = commentBody(plan, outcome, runLink(ctx.runUrl))
   if (body.length === 0) return ''
-  const short = ctx.sha.toLowerCase().replace(/[^0-9a-f]/g, '').slice(0, 7)
+  const short = hexSha(ctx.sha).slice(0, 7)
   return [appliedCommentMarker(ctx.sha), ...body, '', `<sub>gateway-tls-bypass sync of commit ${short}.</sub>`, ''].join('\n')
 }
