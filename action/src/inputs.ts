@@ -27,7 +27,7 @@ export const INPUTS: InputSpec[] = [
   { name: 'cloudflare-account-id', env: 'CLOUDFLARE_ACCOUNT_ID', description: 'Cloudflare account id (32 hex characters). Required for `source: log-explorer`, `sync`, and `check` with a token.' },
   { name: 'cloudflare-api-token', env: 'CLOUDFLARE_API_TOKEN', secret: true, description: 'Cloudflare API token. collect: Account › Logs › Read. sync: Account › Zero Trust › Edit. check: Account › Zero Trust › Read (optional: without it, check only validates the files).' },
   { name: 'cloudflare-api-url', default: '', env: 'CLOUDFLARE_BASE_URL', description: 'Cloudflare API base URL. Empty: env `CLOUDFLARE_BASE_URL`, else https://api.cloudflare.com/client/v4.' },
-  { name: 'github-token', default: '${{ github.token }}', env: 'GITHUB_TOKEN', secret: true, description: 'Token that pushes the proposal branch and opens the PR (needs contents: write, pull-requests: write). A GitHub App token lets the PR trigger other workflows.' },
+  { name: 'github-token', default: '${{ github.token }}', env: 'GITHUB_TOKEN', secret: true, description: 'collect: pushes the proposal branch and opens the PR (contents: write, pull-requests: write); a GitHub App token lets the PR trigger other workflows. sync: comments on the merged PR what was applied (pull-requests: write).' },
   { name: 'source', default: 'log-explorer', description: 'Where collect reads logs: `log-explorer` (SQL, aggregated in Cloudflare) or `logpush` (a folder of Logpush `.log.gz` files).' },
   { name: 'logpush-dir', default: '', description: 'Folder read recursively for `*.log.gz` when `source: logpush`.' },
   { name: 'lookback', default: '24h', description: 'How far back collect looks: a number with `m`, `h` or `d` (`30m`, `6h`, `24h`, `7d`; at most 31d). `all` (no time filter) for `source: logpush` only.' },
@@ -53,6 +53,31 @@ export const INPUTS: InputSpec[] = [
   { name: 'idle-days', default: '30', description: 'collect proposes removing a listed entry that the managed policy has not bypassed any traffic for in this many days, when it was listed at least that long ago. `0` turns it off.' },
   { name: 'reject-days', default: '90', description: 'A value a reviewer rejected (proposal PR closed unmerged, or its line deleted before merging) is not proposed again for this many days.' }
 ]
+
+/** The CLI's commands: the action's three, and `why` (local history; the action has no use for it). */
+export type CliCommand = Command | 'why'
+
+/**
+ * The inputs each CLI command reads, as `--flags`. The CLI refuses any other flag for that
+ * command, so a flag never silently does nothing. A test checks that every input is here
+ * or in {@link ACTION_ONLY}.
+ */
+export const CLI_FLAGS: Record<CliCommand, readonly string[]> = {
+  collect: ['cloudflare-account-id', 'cloudflare-api-token', 'cloudflare-api-url', 'source', 'logpush-dir', 'lookback', 'min-sessions', 'min-devices', 'ports', 'lists-dir', 'exclusions-file', 'policy-name', 'list-prefix', 'max-new-entries', 'dry-run', 'widest-ipv4-prefix', 'widest-ipv6-prefix', 'certless-min-destinations', 'certless-min-failed-percent', 'idle-days'],
+  sync: ['cloudflare-account-id', 'cloudflare-api-token', 'cloudflare-api-url', 'lists-dir', 'exclusions-file', 'policy-name', 'list-prefix', 'list-capacity', 'dry-run', 'force', 'widest-ipv4-prefix', 'widest-ipv6-prefix', 'max-sync-additions', 'max-lists'],
+  // check is read-only whatever dry-run says; force shows whether `sync --force` would pass the guard.
+  check: ['cloudflare-account-id', 'cloudflare-api-token', 'cloudflare-api-url', 'lists-dir', 'exclusions-file', 'policy-name', 'list-prefix', 'list-capacity', 'force', 'widest-ipv4-prefix', 'widest-ipv6-prefix', 'max-sync-additions', 'max-lists'],
+  why: ['cloudflare-account-id', 'cloudflare-api-token', 'cloudflare-api-url', 'lists-dir', 'exclusions-file', 'policy-name', 'list-prefix', 'idle-days', 'widest-ipv4-prefix', 'widest-ipv6-prefix']
+}
+
+/** Inputs only the action uses (they act on pull requests), with why the CLI refuses them. */
+export const ACTION_ONLY: Record<string, string> = {
+  'command': 'give the command as the first word instead',
+  'github-token': 'the CLI never opens pull requests (collect rewrites the list files in place)',
+  'pr-branch': 'the CLI never opens pull requests (collect rewrites the list files in place)',
+  'pr-labels': 'the CLI never opens pull requests (collect rewrites the list files in place)',
+  'reject-days': 'rejections are read from closed proposal pull requests, which only the action sees'
+}
 
 const LOOKBACK = /^([1-9][0-9]{0,4})(m|h|d)$/
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const
