@@ -15,13 +15,15 @@
  *     and every IP (any spelling) on which an excluded name was seen,
  *     from zero_trust_network_sessions and (optional) gateway_network   → ipHosts
  *  6. gateway_http requests the managed Do Not Inspect policy bypassed  → bypassedHosts
+ *  7. with `usageDays`: the span of gateway_http records, then the last bypassed request per
+ *     HTTPHost and per DestinationIP over those days (`usage.ts`)       → usage
  *
  * Counts are exact over the whole window: nothing is merged across time parts.
  */
 import type Cloudflare from 'cloudflare'
 import { isIP } from 'node:net'
 import { DEFAULT_CERTLESS, type CertlessThresholds } from '../../core/devices.js'
-import type { CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
+import type { BypassUsage, CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
 import { canonicalIp } from '../../core/values.js'
 import { tallyDevices, type DeviceEvidence } from './devices.js'
 import { readGrouped, labelOf } from './paging.js'
@@ -42,9 +44,11 @@ import {
   type TimeWindow
 } from './sql.js'
 import { DatasetUnavailableError, LOGS_READ, readTimeColumns, runSql, type Ctx } from './transport.js'
+import { MAX_USAGE_DAYS, readUsage } from './usage.js'
 
 export { buildSql, sqlString, type QuerySpec, type QueryKind } from './sql.js'
 export { LOGS_READ } from './transport.js'
+export { lastBypassed, type LastBypassedOptions } from './usage.js'
 
 /** Options of {@link queryLogExplorer}. */
 export interface LogExplorerOptions {
@@ -64,6 +68,10 @@ export interface LogExplorerOptions {
   sqlTimeoutMs?: number
   /** Groups per page (default 10 000, Log Explorer's maximum). */
   rowCap?: number
+  /** The idle rule's window in days (input `idle-days`): 0 or absent reads no usage. */
+  usageDays?: number
+  /** End of the usage window (epoch ms); default `window.to`. */
+  now?: number
   log?: (msg: string) => void
 }
 
@@ -102,6 +110,7 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
   const ipHosts = await readIpHosts(ctx, window, ipRows, o.exclusions ?? [], records)
   const bypassedHosts = bypassPolicy === undefined ? new Map<string, Stats>() : await readBypassed(ctx, window, bypassPolicy, records)
   if (hostRows.length === 0 && ipRows.length === 0 && pairRows.length === 0) await checkNotEmpty(ctx, window)
+  const usage = await readUsageFor(ctx, o, bypassPolicy)
 
   return {
     window: { from: window.from, to: window.to },
@@ -111,6 +120,7 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
     ipHosts,
     bypassedHosts,
     certless,
+    ...(usage === undefined ? {} : { usage }),
     stats: finalStats(ctx, records)
   }
 }
@@ -152,6 +162,9 @@ function newContext(o: LogExplorerOptions): Ctx {
     throw new Error('Log Explorer needs a bounded window (from < to)')
   }
   portsPredicate(o.ports) // validates the ports up front
+  const days = o.usageDays ?? 0
+  if (!Number.isInteger(days) || days < 0 || days > MAX_USAGE_DAYS) throw new Error(`usageDays must be an integer in 0–${MAX_USAGE_DAYS}`)
+  if (o.now !== undefined && !Number.isFinite(o.now)) throw new Error('now must be a finite epoch ms')
   return {
     client: o.client,
     accountId: o.accountId,
@@ -261,6 +274,17 @@ async function readBypassed(ctx: Ctx, window: TimeWindow, policy: { name?: strin
   if (rows === undefined) return new Map()
   records.add('gateway_http', rows)
   return statsMap(rows)
+}
+
+// Usage is optional evidence: without it no entry is called idle, and the run goes on.
+async function readUsageFor(ctx: Ctx, o: LogExplorerOptions, policy: { name?: string; id?: string } | undefined): Promise<BypassUsage | undefined> {
+  const days = o.usageDays ?? 0
+  if (days === 0) return undefined
+  if (policy === undefined) {
+    ctx.log('Log Explorer: idleness cannot be judged: no Do Not Inspect policy name or id to look for in gateway_http')
+    return undefined
+  }
+  return readUsage(ctx, policy, o.now ?? o.window.to, days)
 }
 
 // "No rows" is not "no failures": make sure the dataset has data at all for the window.

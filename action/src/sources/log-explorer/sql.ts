@@ -180,7 +180,7 @@ export function namesPattern(names: readonly string[]): string {
 }
 
 /** The queries this source runs. */
-export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'guard-ips' | 'bypassed-hosts' | 'devices' | 'count' | 'ignored'
+export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'guard-ips' | 'bypassed-hosts' | 'devices' | 'count' | 'ignored' | 'usage-hosts' | 'usage-ips' | 'usage-span'
 
 type Failures = { window: TimeWindow; ports: readonly number[]; devices?: DeviceFilter; page?: Page }
 type GatewayIps = 'zero_trust_network_sessions' | 'gateway_network'
@@ -197,8 +197,14 @@ export type QuerySpec =
   | { kind: 'devices'; window: TimeWindow; ports: readonly number[]; page?: Page }
   | { kind: 'count'; window: TimeWindow }
   | { kind: 'ignored'; window: TimeWindow; ports: readonly number[] }
+  /** Last bypassed request per HTTPHost; `hosts` restricts it to those names (lower-case). */
+  | { kind: 'usage-hosts'; window: TimeWindow; policy: PolicyRef; hosts?: readonly string[]; page?: Page }
+  /** Last bypassed request per DestinationIP; `like` restricts it to IPs matching one of the patterns. */
+  | { kind: 'usage-ips'; window: TimeWindow; policy: PolicyRef; like?: readonly string[]; page?: Page }
+  /** The earliest and newest gateway_http record of any action: the span the dataset holds. */
+  | { kind: 'usage-span'; window: TimeWindow }
 
-export type GroupedSpec = Exclude<QuerySpec, { kind: 'count' | 'ignored' }>
+export type GroupedSpec = Exclude<QuerySpec, { kind: 'count' | 'ignored' | 'usage-span' }>
 
 /** Key-ordered paging: `after` holds one raw value per group key, as the engine returned it. */
 export interface Page {
@@ -293,12 +299,15 @@ export function queryShape(spec: GroupedSpec, time: TimeColumns = DEFAULT_TIME_C
     case 'bypassed-hosts':
       return {
         dataset: 'gateway_http',
-        keys: [{ expr: 'lower(httphost)', alias: 'host' }],
+        keys: [HTTP_HOST_KEY],
         columns: statsColumns(time.gateway_http),
-        filters: ["lower(action) = 'bypass'", policyPredicate(spec.policy), "httphost <> ''", validHost('lower(httphost)')],
+        filters: [...bypassedBy(spec.policy), "httphost <> ''", validHost(HTTP_HOST_KEY.expr)],
         timeColumn: time.gateway_http,
         additive: false
       }
+    case 'usage-hosts':
+    case 'usage-ips':
+      return usageShape(spec, time.gateway_http)
     case 'devices':
       return {
         dataset: 'zero_trust_network_sessions',
@@ -312,6 +321,45 @@ export function queryShape(spec: GroupedSpec, time: TimeColumns = DEFAULT_TIME_C
         timeColumn: zt,
         additive: false
       }
+  }
+}
+
+const HTTP_HOST_KEY: GroupKey = { expr: 'lower(httphost)', alias: 'host' }
+const DESTINATION_KEY: GroupKey = { expr: 'lower(destinationip)', alias: 'ip' }
+
+/** Requests the managed Do Not Inspect policy bypassed: the one predicate every bypass query shares. */
+export function bypassedBy(policy: PolicyRef): string[] {
+  return ["lower(action) = 'bypass'", policyPredicate(policy)]
+}
+
+/**
+ * Issue 10's usage: the last bypassed request per logged HTTPHost or DestinationIP. MAX is
+ * exact across key pages and across time parts, so a 507 may split the window. Keys that can
+ * never be list entries are kept out, as in every paged query (a client writes its own SNI,
+ * which Gateway logs as HTTPHost for Do Not Inspect).
+ */
+function usageShape(spec: Extract<QuerySpec, { kind: 'usage-hosts' | 'usage-ips' }>, timeColumn: string): QueryShape {
+  const key = spec.kind === 'usage-hosts' ? HTTP_HOST_KEY : DESTINATION_KEY
+  const column = spec.kind === 'usage-hosts' ? 'httphost' : 'destinationip'
+  const valid = spec.kind === 'usage-hosts' ? validHost(key.expr) : validIp(key.expr)
+  const only: string[] = []
+  if (spec.kind === 'usage-hosts' && spec.hosts !== undefined) {
+    if (spec.hosts.length === 0 || spec.hosts.length > IN_CHUNK) throw new Error(`usage-hosts: 1–${IN_CHUNK} names per statement`)
+    only.push(`${key.expr} IN (${spec.hosts.map((h) => sqlString(h.toLowerCase())).join(', ')})`)
+  }
+  if (spec.kind === 'usage-ips' && spec.like !== undefined) {
+    if (spec.like.length === 0 || spec.like.length > 4) throw new Error('usage-ips: 1–4 LIKE patterns per statement')
+    for (const l of spec.like) if (!/^[0-9a-f.:]+%?$/.test(l)) throw new Error('usage-ips: a LIKE pattern is IP text with an optional trailing %')
+    const terms = spec.like.map((l) => `${key.expr} LIKE ${sqlString(l)}`)
+    only.push(terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`)
+  }
+  return {
+    dataset: 'gateway_http',
+    keys: [key],
+    columns: ['COUNT(*) AS sessions', `MAX(${timeColumn}) AS last_seen`],
+    filters: [...bypassedBy(spec.policy), `${column} <> ''`, valid, ...only],
+    timeColumn,
+    additive: true
   }
 }
 
@@ -357,6 +405,10 @@ export function buildSql(spec: QuerySpec, limit: number = MAX_ROWS, time: TimeCo
     return `SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE ${timePredicates(time.zero_trust_network_sessions, spec.window).join(' AND ')}`
   }
   if (spec.kind === 'ignored') return ignoredSql(spec, time)
+  if (spec.kind === 'usage-span') {
+    const col = sqlIdentifier(time.gateway_http)
+    return `SELECT MIN(${col}) AS first_seen, MAX(${col}) AS last_seen FROM gateway_http WHERE ${timePredicates(time.gateway_http, spec.window).join(' AND ')}`
+  }
   const shape = queryShape(spec, time)
   const where = [...timePredicates(shape.timeColumn, spec.window), ...shape.filters]
   if (spec.page?.after !== undefined) where.push(afterPredicate(shape.keys, spec.page.after))
