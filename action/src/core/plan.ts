@@ -16,21 +16,29 @@
  * 4. thresholds (`plan/select.ts`): `min-sessions` AND `min-devices` on log evidence;
  *    imports skip them; a carried proposal stays while its recorded evidence or this run's
  *    meets them.
- * 5. cap: the strongest `max-new-entries` become additions; the rest is held back.
- * 6. removals (`plan/removals.ts`): listed entries that an exclusion now covers.
- * 7. the next lists (`plan/next.ts`) and the warnings (`plan/warnings.ts`).
+ * 5. rejections (`plan/rejections.ts`): what a reviewer rejected within `reject-days` is
+ *    not proposed again.
+ * 6. cap: the strongest `max-new-entries` become additions; the rest is held back.
+ * 7. removals: listed entries that an exclusion now covers (`plan/removals.ts`), then idle
+ *    ones, within what sync's removal guard allows (`plan/idle.ts`).
+ * 8. the next lists (`plan/next.ts`) and the warnings (`plan/warnings.ts`).
  *
- * Certificate-less devices (`plan/certless.ts`) are reported by counts only.
+ * Reported only: certificate-less devices (`plan/certless.ts`), by counts; listed values
+ * whose TLS still fails after they were listed (`plan/still-failing.ts`).
  */
 import type { CertlessThresholds } from './devices.js'
-import type { Candidate, CollectOptions, CollectPlan, EntryKind, ExclusionRule, ListedSince, Observations, Rejection } from './types.js'
+import type { Candidate, CollectOptions, CollectPlan, EntryKind, ExclusionRule, LifecyclePlan, ListedSince, Observations, Rejection, Removal } from './types.js'
 import { compareStrength, INVALID_RAW_MAX, OTHER_SIDE_CAP } from './plan/canonical.js'
 import { planCertless } from './plan/certless.js'
 import { carriedProposals, gather, InvalidValues, observe, otherSides } from './plan/evidence.js'
-import { exclusionLookup, listedOf, rulesInForce } from './plan/exclusions.js'
+import { exclusionLookup, listedOf, rulesInForce, type Listed } from './plan/exclusions.js'
+import { idleStage } from './plan/idle.js'
+import { canonicalListedSince } from './plan/listed-since.js'
 import { nextLists } from './plan/next.js'
+import { applyRejections, rejectionsInForce } from './plan/rejections.js'
 import { removalsByExclusion } from './plan/removals.js'
 import { applyExclusions, applyThresholds, capAdditions, contenders, dropListed } from './plan/select.js'
+import { stillFailing } from './plan/still-failing.js'
 import { planWarnings } from './plan/warnings.js'
 
 export { compareStrength, INVALID_RAW_MAX, OTHER_SIDE_CAP }
@@ -66,19 +74,22 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   // canonicalise, evidence
   const invalid = new InvalidValues()
   const sides = otherSides(obs)
-  const { observed } = observe(obs, invalid)
+  const { observed, failures } = observe(obs, invalid)
   const gathered = gather(observed, input.imports ?? [], sides, invalid, options.widest)
   const carried = carriedProposals(input.carried?.additions ?? [], options.widest)
-  // exclusions, thresholds, cap
+  // exclusions, thresholds, rejections, cap
   const rules = rulesInForce(input.rules, input.expiredRules, options.now)
   const listed = listedOf(input.current)
   const exclusionFor = exclusionLookup(rules.active, sides.namesOnIp)
   const unlisted = dropListed(contenders(gathered, carried.carried), listed)
   const allowed = applyExclusions(unlisted.rest, exclusionFor, options)
   const strong = applyThresholds(allowed.rest, options)
-  const { additions, heldBack } = capAdditions(strong.eligible, options.maxNewEntries)
+  const life = input.lifecycle
+  const unrejected = applyRejections(strong.eligible, rejectionsInForce(input.rejected, options.now, life?.rejectDays ?? 0))
+  const { additions, heldBack } = capAdditions(unrejected.kept, options.maxNewEntries)
   // removals, the next lists
   const removals = removalsByExclusion(listed, exclusionFor)
+  const lifecycle = life ? planLifecycle(input, life, listed, removals, unrejected.rejected, failures.values()) : undefined
   const certless = planCertless(obs.certless, {
     rule: input.certlessRule,
     observed: new Set(observed.keys()),
@@ -94,10 +105,26 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
     invalid: invalid.sorted(),
     alreadyListed: unlisted.alreadyListed,
     expiredRules: rules.expired,
-    next: nextLists(listed, additions, removals),
+    next: nextLists(listed, additions, [...removals, ...(lifecycle?.idle.removals ?? [])]),
     options,
     observed: { ...obs.stats, warnings: [...obs.stats.warnings], window: { ...obs.window } },
     warnings: planWarnings(obs.stats, rules.expired, { excluded: allowed.carriedExcluded, listed: unlisted.carriedListed, below: strong.carriedBelow, malformed: carried.malformed }),
-    ...(certless ? { certless } : {})
+    ...(certless ? { certless } : {}),
+    ...(lifecycle ? { lifecycle } : {})
+  }
+}
+
+/** Issue 10's rules on listed entries: idle removals and values still failing; with the rejections found above. */
+function planLifecycle(input: CollectInput, life: NonNullable<CollectInput['lifecycle']>, listed: Listed, removed: Removal[], rejected: LifecyclePlan['rejected'], failures: Parameters<typeof stillFailing>[0]): LifecyclePlan {
+  const since = canonicalListedSince(life.listedSince)
+  const idleDays = Math.max(0, Math.floor(Number(life.idleDays) || 0))
+  const idle = idleStage({ idleDays, now: input.options.now, usage: input.observations.usage, listed, since, listedSinceNote: life.listedSinceNote, removed })
+  return {
+    idleDays,
+    rejectDays: Math.max(0, Math.floor(Number(life.rejectDays) || 0)),
+    idle: { removals: idle.removals, heldBack: idle.heldBack, judged: idle.judged },
+    rejected,
+    stillFailing: stillFailing(failures, listed, since),
+    notes: idle.notes
   }
 }

@@ -224,6 +224,54 @@ export interface CollectPlan {
   warnings: string[]
   /** Certificate-less devices and what failed only on them; absent when the source did not tally devices. */
   certless?: CertlessPlan
+  /** Issue 10's lifecycle: idle removals, remembered rejections, listed values still failing. Absent when the caller passed no lifecycle. */
+  lifecycle?: LifecyclePlan
+}
+
+/** A listed entry the idle rule proposes to remove: listed at least `idle-days` ago, no bypassed traffic within them. */
+export interface IdleRemoval {
+  kind: EntryKind
+  value: string
+  listedSince: ListedSince
+  /** The last bypassed request for it, when the usage data holds one (older than the idle window). */
+  lastUsed?: number
+}
+
+/** A candidate not proposed again because a reviewer rejected it within `reject-days`. */
+export interface RejectedCandidate {
+  candidate: Candidate
+  /** The proposal PR that was rejected, and when (epoch ms); the latest rejection if several. */
+  pr: number
+  at: number
+}
+
+/** A listed value whose TLS still fails after it was listed: the bypass does not fix it. Report only. */
+export interface StillFailing {
+  kind: EntryKind
+  value: string
+  /** The list entry it falls under: itself, or the listed network holding an IP. */
+  entry: string
+  listedSince: ListedSince
+  /** This run's TLS failures of the value (the window may start before it was listed). */
+  stats: Stats
+}
+
+export interface LifecyclePlan {
+  /** 0 = the idle rule is off. */
+  idleDays: number
+  rejectDays: number
+  idle: {
+    /** Proposed for removal (also reflected in `next`). */
+    removals: IdleRemoval[]
+    /** Idle, but over what sync's removal guard allows in one PR: they wait for a later PR. */
+    heldBack: IdleRemoval[]
+    /** False when the idle rule could not judge (off, no usage data, too short a span): then nothing is idle. */
+    judged: boolean
+  }
+  rejected: RejectedCandidate[]
+  stillFailing: StillFailing[]
+  /** Why something could not be judged (no listed-since dates, usage too short...), once each. */
+  notes: string[]
 }
 
 /** `Observations.certless` after the planner: canonical, merged, counts only (issue 9). */
