@@ -33,14 +33,14 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     source = (window, { rules }) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), onProgress: rt.progress })
   } else {
     const accountId = inputs['cloudflare-account-id']!
-    source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), log: (m) => rt.log.info(m) })
+    source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], log: (m) => rt.log.info(m) })
   }
 
   let proposals: ProposalPort | undefined
   const gh = rt.github
   const githubToken = inputs['github-token']
   if (gh && githubToken) {
-    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
+    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, ...gh.timing, log: (m) => rt.log.info(m) })
     const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
     proposals = {
       findOpen: async (paths) => {
