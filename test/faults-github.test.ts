@@ -10,7 +10,7 @@ import { describe, expect, it, type TestContext } from 'vitest'
 import { createGitHubClient } from '../action/src/adapters/github.js'
 import type { RunResult } from '../action/src/run.js'
 import { startCloudflareEmulator, type CloudflareEmulator } from './emulators/cloudflare.js'
-import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
+import { NO_WAITS, startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
 import { runCaptured, testRuntime, type CapturedRuntime } from './harness/runtime.js'
 import { failingSessions } from './harness/log-rows.js'
 
@@ -59,7 +59,7 @@ async function setup(ctx: TestContext) {
   async function collect(): Promise<Outcome> {
     const files: Record<string, string> = {}
     for (const p of ['lists/ips.txt', 'lists/hosts.txt', 'exclusions.yaml']) files[p] = (await gh.readFile(gh.defaultBranch, p))!
-    const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch) } })
+    const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch), timing: NO_WAITS } })
     const { result, error, text } = await runCaptured(rt, {
       'command': 'collect',
       'cloudflare-account-id': ACCOUNT,

@@ -10,7 +10,7 @@ import { describe, expect, it, type TestContext } from 'vitest'
 import { createGitHubClient } from '../action/src/adapters/github.js'
 import { COMMIT_TRAILER } from '../action/src/adapters/pull-request.js'
 import { startCloudflareEmulator } from './emulators/cloudflare.js'
-import { startGitHubEmulator } from './emulators/github.js'
+import { NO_WAITS, startGitHubEmulator } from './emulators/github.js'
 import { failingSessions } from './harness/log-rows.js'
 import { runCaptured, testRuntime } from './harness/runtime.js'
 
@@ -41,7 +41,7 @@ async function setup(ctx: TestContext) {
   async function collect() {
     const files: Record<string, string> = {}
     for (const p of ['lists/ips.txt', 'lists/hosts.txt', 'exclusions.yaml']) files[p] = (await gh.readFile(gh.defaultBranch, p))!
-    const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch) } })
+    const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch), timing: NO_WAITS } })
     const o = await runCaptured(rt, { 'command': 'collect', 'cloudflare-account-id': ACCOUNT, 'cloudflare-api-token': cf.token, 'cloudflare-api-url': cf.url, 'github-token': gh.token })
     if (o.error) throw new Error(`collect failed: ${o.error.message}\n${o.text}`)
     return o

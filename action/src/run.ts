@@ -40,7 +40,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   const gh = rt.github
   const githubToken = inputs['github-token']
   if (gh && githubToken) {
-    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, log: (m) => rt.log.info(m) })
+    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, ...gh.timing, log: (m) => rt.log.info(m) })
     const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
     proposals = {
       findOpen: async (paths) => {

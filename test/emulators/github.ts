@@ -17,6 +17,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { GitError, GitRepo, isSha, MissingPathError, type GitCommit, type GitIdentity, type TreeChange } from './github-git.js'
 
+/**
+ * The GitHub client's waits for tests (`GitHubContext.timing`): retries and `Retry-After`
+ * happen at once and writes are not paced, while the retry and throttling plugins stay on.
+ */
+export const NO_WAITS = { retryUnitMs: 0, pacingMs: { write: 0, notifications: 0 } } as const
+
 /** One request the emulator answered, in arrival order. */
 export interface RecordedRequest {
   method: string

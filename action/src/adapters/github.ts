@@ -29,6 +29,13 @@ export interface GitHubClientOptions {
    * not configurable without importing Bottleneck), so rate-limit answers then fail at once.
    */
   pacing?: boolean
+  /**
+   * Gaps the pacing keeps between writes and between PR/issue creations, in ms. Absent: the
+   * throttling plugin's own process-wide groups (1000 and 3000). Given: this client's own
+   * queues with these gaps; tests pass zeros so that the rate-limit handling stays on while
+   * nothing waits for real.
+   */
+  pacingMs?: { write: number; notifications: number }
   /** Where retry/rate-limit notices go (e.g. `core.warning`). Never receives the token. */
   log?: (msg: string) => void
 }
@@ -67,7 +74,9 @@ export function createGitHubClient(o: GitHubClientOptions): Octokit {
         enabled: o.pacing ?? true,
         onRateLimit: limited('primary'),
         onSecondaryRateLimit: limited('secondary'),
-        retryAfterBaseValue: unit
+        retryAfterBaseValue: unit,
+        // Bottleneck.Group in the plugin's types; only `key().schedule()` is used (wrap-request.js).
+        ...(o.pacingMs === undefined ? {} : { write: pacedGroup(o.pacingMs.write) as never, notifications: pacedGroup(o.pacingMs.notifications) as never })
       },
       // Octokit's default logger prints request warnings with console.warn; route them to
       // `log` so that action output stays in one place.
@@ -76,4 +85,32 @@ export function createGitHubClient(o: GitHubClientOptions): Octokit {
     retry,
     throttling
   )
+}
+
+/** The part of a Bottleneck group the throttling plugin uses: `key(id).schedule(options, fn, ...args)`. */
+type ScheduleGroup = { key(id?: string): { schedule<T>(options: unknown, fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]): Promise<T> } }
+
+/**
+ * A queue that starts one job at a time, at least `gapMs` after the previous one started
+ * (Bottleneck's `maxConcurrent: 1, minTime`), without importing Bottleneck. With 0 it only
+ * keeps the order.
+ */
+export function pacedGroup(gapMs: number, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): ScheduleGroup {
+  const gap = Math.max(0, Number(gapMs) || 0)
+  let tail: Promise<unknown> = Promise.resolve()
+  let lastStart = -Infinity
+  const limiter = {
+    schedule<T>(_options: unknown, fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]): Promise<T> {
+      const run = async (): Promise<T> => {
+        const wait = lastStart + gap - Date.now()
+        if (gap > 0 && wait > 0) await sleep(wait)
+        lastStart = Date.now()
+        return fn(...args)
+      }
+      const job = tail.then(run, run)
+      tail = job.catch(() => undefined)
+      return job
+    }
+  }
+  return { key: () => limiter }
 }
