@@ -24,6 +24,11 @@ export interface GitHubContext {
   sha?: string
   /** Link to this workflow run, for PR bodies. */
   runUrl?: string
+  /**
+   * The GitHub client's waits: back-off unit and write pacing (`createGitHubClient`).
+   * Absent in production (1 s unit, the plugin's pacing); tests set zeros so nothing sleeps.
+   */
+  timing?: { retryUnitMs: number; pacingMs: { write: number; notifications: number } }
 }
 
 export interface Runtime {
