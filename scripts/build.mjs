@@ -2,7 +2,7 @@
 // ESM output because @actions/core 3 and @actions/github 9 are ESM-only; the banner gives
 // bundled CommonJS dependencies a `require`.
 import { build } from 'esbuild'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 
 const outdir = new URL('../action/dist/', import.meta.url).pathname
 
@@ -31,6 +31,8 @@ await build({
   sourcemap: false,
   charset: 'utf8',
   logLevel: 'warning',
+  // `gateway-tls-bypass --version` (cli.ts reads package.json when run from source).
+  define: { __GTB_VERSION__: JSON.stringify(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version) },
   banner: {
     js: "import { createRequire as __gtbCreateRequire } from 'node:module'; const require = __gtbCreateRequire(import.meta.url);"
   }

@@ -9,6 +9,7 @@
 import type { GitPort, TouchingCommit } from '../adapters/git.js'
 import { ruleCovering } from '../core/exclusions.js'
 import { visible } from '../core/render/escape.js'
+import { canonicalRemote, type RemoteState } from '../core/sync-plan.js'
 import type { EntryKind, ExclusionRule } from '../core/types.js'
 import { canonicalHost, canonicalIp, ipInNetwork } from '../core/values.js'
 import type { LoadedFiles } from './files.js'
@@ -27,7 +28,19 @@ export interface RemoteSighting {
   list: string
   /** `created_at` of the item, when the API returned it. */
   since?: string
+  /** For an IP held through a listed network: that network (the item's value). */
+  network?: string
 }
+
+/** When the managed policy last bypassed traffic for the value, within `days`. */
+export interface BypassSighting {
+  days: number
+  /** Epoch ms; null: no bypassed request in the window. */
+  at: number | null
+}
+
+/** Reads the last bypass of a value (Log Explorer); throws with a sentence when it cannot. */
+export type BypassReader = (kind: EntryKind, value: string) => Promise<BypassSighting>
 
 export interface WhyReport {
   value: string
@@ -43,6 +56,9 @@ export interface WhyReport {
   /** undefined: not asked (no token); null: not in the managed lists. */
   remote?: RemoteSighting | null
   remoteError?: string
+  /** undefined: not asked (no token, or `idle-days` 0). */
+  bypass?: BypassSighting
+  bypassError?: string
 }
 
 /** The value as a list entry: an IP or network if it parses as one, else a hostname. */
@@ -77,7 +93,10 @@ function evidenceLine(message: string, action: LineEvent['action'], kind: EntryK
 }
 
 /** Gathers everything `why` says about one value. */
-export async function explain(target: { kind: EntryKind; value: string }, files: LoadedFiles, git: GitPort, remote?: (kind: EntryKind, value: string) => Promise<RemoteSighting | null>): Promise<WhyReport> {
+export async function explain(
+  target: { kind: EntryKind; value: string }, files: LoadedFiles, git: GitPort,
+  remote?: (kind: EntryKind, value: string) => Promise<RemoteSighting | null>, bypass?: BypassReader
+): Promise<WhyReport> {
   const { kind, value } = target
   const file = kind === 'ip' ? files.paths.ips : files.paths.hosts
   const entries = (kind === 'ip' ? files.ips : files.hosts).entries
@@ -107,7 +126,39 @@ export async function explain(target: { kind: EntryKind; value: string }, files:
       report.remoteError = (e as Error).message.split('\n')[0]
     }
   }
+  if (bypass) {
+    try {
+      report.bypass = await bypass(kind, value)
+    } catch (e) {
+      report.bypassError = (e as Error).message.split('\n')[0]
+    }
+  }
   return report
+}
+
+/**
+ * Where the managed lists hold the value: its own item, else (for an IP) the item of a
+ * listed network around it; the earliest `created_at` when several do. Null: none holds it.
+ */
+export function gatewaySighting(state: RemoteState, kind: EntryKind, value: string): RemoteSighting | null {
+  const found: RemoteSighting[] = []
+  for (const list of state.lists) {
+    if ((list.type === 'IP') !== (kind === 'ip')) continue
+    for (const item of list.items) {
+      const c = canonicalRemote(list.type, item.value)
+      if (!c.ok) continue
+      const exact = c.value === value
+      if (!exact && !(kind === 'ip' && c.value.includes('/') && ipInNetwork(value, c.value))) continue
+      const s: RemoteSighting = { list: list.name }
+      if (item.createdAt !== undefined && Number.isFinite(Date.parse(item.createdAt))) s.since = item.createdAt
+      if (!exact) s.network = c.value
+      found.push(s)
+    }
+  }
+  // The value's own item first, then the oldest; a sighting without a date comes last.
+  const key = (s: RemoteSighting): [number, number] => [s.network ? 1 : 0, s.since ? Date.parse(s.since) : Infinity]
+  found.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1])
+  return found[0] ?? null
 }
 
 const short = (sha: string): string => sha.slice(0, 7)
@@ -133,9 +184,17 @@ export function renderWhy(r: WhyReport): string {
   if (r.remoteError) out.push(`  Gateway: could not read the managed lists (${visible(r.remoteError)}).`)
   else if (r.remote === undefined) out.push('  Gateway: not checked (give --cloudflare-account-id and CLOUDFLARE_API_TOKEN with Zero Trust Read to check).')
   else if (r.remote === null) out.push('  Gateway: not in the managed lists.')
-  else out.push(`  Gateway: in "${visible(r.remote.list)}"${r.remote.since ? ` since ${day(r.remote.since)}` : ''}.`)
+  else out.push(`  Gateway: in "${visible(r.remote.list)}"${r.remote.network ? ` through the network ${r.remote.network}` : ''}${r.remote.since ? ` since ${day(r.remote.since)}` : ''}.`)
+  out.push(...bypassLines(r))
   if (r.shallow) {
     out.push('  Note: this checkout is shallow, so older commits are missing. Run `git fetch --unshallow` (in Actions: actions/checkout with fetch-depth: 0).')
   }
   return out.join('\n')
+}
+
+function bypassLines(r: WhyReport): string[] {
+  if (r.bypassError) return [`  Last bypassed: could not read Log Explorer (${visible(r.bypassError)}).`]
+  if (!r.bypass) return []
+  if (r.bypass.at === null) return [`  Last bypassed: no request bypassed by the managed policy in the last ${r.bypass.days} day(s).`]
+  return [`  Last bypassed: ${new Date(r.bypass.at).toISOString().replace(/\.\d{3}Z$/, 'Z')} (looked back ${r.bypass.days} day(s)).`]
 }
