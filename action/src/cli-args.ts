@@ -171,8 +171,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best?.c
 }
 
-/** A value typed by the user, safe and short in a one-line message. */
-export const shown = (s: string): string => visible(s.slice(0, 40)) + (s.length > 40 ? '…' : '')
+/** A value typed by the user, safe and short in a one-line message (its quotes cannot unbalance ours). */
+export const shown = (s: string): string => visible(s.slice(0, 40)).replace(/"/g, '\\u0022') + (s.length > 40 ? '…' : '')
 
 export type CliRequest =
   | { kind: 'help'; command?: CliCommand }
