@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli, helpText } from '../action/src/cli.js'
 import { parseListFile } from '../action/src/core/listfile.js'
-import { INPUTS } from '../action/src/inputs.js'
+import { CLI_FLAGS, INPUTS } from '../action/src/inputs.js'
 import { startCloudflareEmulator, type CloudflareEmulator } from './emulators/cloudflare.js'
 import { runActionBundle } from './harness/run-action.js'
 
@@ -102,16 +102,18 @@ function section(out: string, title: string): string {
 const entries = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))
 
 describe('--help and argument errors', () => {
-  const listed = INPUTS.filter((s) => s.name !== 'command' && s.name !== 'github-token')
-
-  it('helpText lists every input as a flag (not command, not github-token), with its env variable', () => {
-    const help = helpText()
-    for (const s of listed) {
-      expect(help).toMatch(new RegExp(`^  --${s.name}${s.boolean ? '$' : ' <value>$'}`, 'm'))
-      if (s.env) expect(help).toContain(`[env ${s.env}]`)
+  // Per-command help, typos and exit codes in detail: test/cli-usage.test.ts.
+  it('the help of each command lists its inputs as flags (never github-token or command), with their env variables', () => {
+    for (const c of ['collect', 'sync', 'check', 'why'] as const) {
+      const help = helpText(c)
+      for (const name of CLI_FLAGS[c]) {
+        const s = INPUTS.find((i) => i.name === name)!
+        expect(help).toMatch(new RegExp(`^  --${s.name}${s.boolean ? '$' : ' <value>$'}`, 'm'))
+        if (s.env) expect(help).toContain(`[env ${s.env}]`)
+      }
+      expect(help).not.toMatch(/--github-token|--command\b/)
+      expect(help).toContain('--help')
     }
-    expect(help).not.toMatch(/--github-token|--command\b/)
-    expect(help).toContain('--help')
   })
 
   it('--help prints the help on stdout and exits 0', async () => {
@@ -125,7 +127,7 @@ describe('--help and argument errors', () => {
   it('no command: help and exit 2', async () => {
     const r = await run([])
     expect(r.code).toBe(2)
-    expect(r.out).toContain('Usage: gateway-tls-bypass')
+    expect(r.err).toContain('Usage: gateway-tls-bypass')
   })
 
   it('an unknown flag: exit 2 with a message naming it', async () => {
@@ -138,19 +140,20 @@ describe('--help and argument errors', () => {
   it('an unknown command is a usage error (exit 2) naming the accepted commands', async () => {
     const r = await run(['colect'])
     expect(r.code).toBe(2)
-    expect(r.err).toContain('unknown command "colect": use collect, sync or check')
+    expect(r.err).toContain('unknown command "colect"; did you mean collect? Commands: collect, sync, check, why, help.')
   })
 
   it('two commands: exit 2', async () => {
     const r = await run(['check', 'sync'])
     expect(r.code).toBe(2)
-    expect(r.err).toContain('one command expected')
+    expect(r.err).toContain('check takes no arguments')
   })
 
-  it('every listed flag is accepted (a bad value is a validation error, exit 1, never an unknown option)', async () => {
-    for (const s of listed) {
+  it('every flag of check is accepted (a bad value is a validation error, exit 1, never an unknown flag)', async () => {
+    for (const name of CLI_FLAGS.check) {
+      const s = INPUTS.find((i) => i.name === name)!
       const r = await run(['check', ...(s.boolean ? [`--${s.name}`] : [`--${s.name}`, s.default || 'x'])])
-      expect(r.err, s.name).not.toMatch(/Unknown option/)
+      expect(r.err, s.name).not.toMatch(/unknown flag|does not use/)
       expect([0, 1], `${s.name}: ${r.err}`).toContain(r.code)
     }
   })
@@ -380,15 +383,17 @@ describe('the bin', () => {
     const bin = join(repoRoot, pkg.bin['gateway-tls-bypass']!)
     expect(existsSync(bin)).toBe(true)
     expect((await readFile(bin, 'utf8')).startsWith('#!/usr/bin/env node')).toBe(true)
-    const { stdout } = await exec('npx', ['--offline', 'gateway-tls-bypass', '--help'], { cwd: repoRoot, timeout: 25_000 })
+    const { stdout } = await exec('npx', ['--offline', 'gateway-tls-bypass', 'collect', '--help'], { cwd: repoRoot, timeout: 25_000 })
     expect(stdout).toContain('--min-sessions')
-    expect(stdout).toContain('Usage: gateway-tls-bypass')
+    expect(stdout).toContain('Usage: gateway-tls-bypass collect')
   })
 
   it('node action/dist/cli.mjs: exit codes as in process', async () => {
     const cliPath = join(repoRoot, 'action/dist/cli.mjs')
     const help = await exec(process.execPath, [cliPath, '--help'], { cwd: repoRoot })
     expect(help.stdout.trimEnd()).toBe(helpText())
+    const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+    expect((await exec(process.execPath, [cliPath, '--version'], { cwd: repoRoot })).stdout.trim()).toBe(`gateway-tls-bypass ${pkg.version}`)
     const bad = await exec(process.execPath, [cliPath, 'check', '--nope'], { cwd: repoRoot }).then(() => 0, (e: { code: number }) => e.code)
     expect(bad).toBe(2)
   })
