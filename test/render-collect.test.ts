@@ -348,3 +348,90 @@ describe('warnings never crowd out the additions', () => {
     expect(body).toContain('\\$x')
   })
 })
+
+describe('lifecycle (issue 10): idle removals, rejections, still failing', () => {
+  const DAY = 24 * HOUR
+  const since = (at: number, from: 'git' | 'gateway' = 'git') => ({ at, from })
+  const LIFE = mkPlan({
+    additions: [PINNED],
+    next: { ips: [], hosts: ['api.pinnedbank.example'] },
+    lifecycle: {
+      idleDays: 30,
+      rejectDays: 90,
+      idle: {
+        removals: [
+          { kind: 'host', value: 'retired.example.com', listedSince: since(Date.UTC(2026, 8, 2), 'gateway'), lastUsed: Date.UTC(2026, 9, 1) },
+          { kind: 'ip', value: '192.0.2.0/28', listedSince: since(Date.UTC(2026, 7, 20)) }
+        ],
+        heldBack: [{ kind: 'host', value: 'waiting.example.com', listedSince: since(Date.UTC(2026, 9, 1)) }],
+        judged: true
+      },
+      rejected: [{ candidate: cand('host', 'nope.example.com', st(9, 4)), pr: 41, at: NOW - 3 * DAY }],
+      stillFailing: [{ kind: 'ip', value: '198.51.100.9', entry: '198.51.100.0/24', listedSince: since(NOW - 5 * DAY), stats: { ...st(17, 3), lastSeen: NOW - DAY } }],
+      notes: ['2 listed entries have no listed-since date and are never called idle: the checkout is shallow <b>@octocat</b>.']
+    }
+  })
+
+  it('the commit message names each idle removal with both dates, after the additions, and counts what waits', () => {
+    const msg = renderCommitMessage(LIFE)
+    expect(msg.split('\n')[0]).toBe('TLS bypass: add 1, remove 2')
+    expect(msg).toContain('\n- host retired.example.com  idle: no bypassed traffic in 30 days; listed since 2026-09-02; last bypassed 2026-10-01\n')
+    expect(msg).toContain('\n- ip 192.0.2.0/28  idle: no bypassed traffic in 30 days; listed since 2026-08-20\n')
+    expect(msg).toContain('Idle, held back by the removal guard: 1. Not proposed again (rejected): 1. Listed, and still failing: 1.')
+    // The carry-forward parser still reads the additions, and only them.
+    expect(parseCommitEvidence(msg).map((c) => c.value)).toEqual(['api.pinnedbank.example'])
+  })
+
+  it('the PR body: idle removals open, held back and rejected collapsed with the PR number and date, still failing open with the hint; notes escaped', () => {
+    const body = renderPrBody(LIFE, CTX)
+    expect(renderPrTitle(LIFE)).toBe('TLS bypass: add 1, remove 2')
+    expect(body).toContain('### Remove: idle (2)')
+    expect(body).toContain('| host | `retired.example.com` | 2026-09-02 | Gateway list item | 2026-10-01 |')
+    expect(body).toContain('| ip | `192.0.2.0/28` | 2026-08-20 | git history | none seen |')
+    expect(body).toContain('<details><summary>Idle, held back by the removal guard (1)</summary>')
+    expect(body).toContain('<details><summary>Not proposed again: rejected by a reviewer (1)</summary>')
+    expect(body).toContain('| host | `nope.example.com` | #41 | 2026-11-19 | 9 | 4 |')
+    expect(body).toContain('### Listed, and still failing (1)')
+    expect(body).toContain('| ip | `198.51.100.9` | `198.51.100.0/24` | 2026-11-17 | 17 | 3 | 2026-11-21 |')
+    expect(body).toContain('Split Tunnel exclude')
+    expect(body).toContain('- Lifecycle: idle-days 30 · reject-days 90')
+    expect(body).not.toContain('<b>')
+    expect(body).not.toMatch(/[^`\\]@octocat/)
+    expect(body).toContain('keeps those values out of proposals for 90 days')
+    expect(body.indexOf('### Remove: idle')).toBeLessThan(body.indexOf('### Listed, and still failing'))
+  })
+
+  it('the summary carries the same tables; the terminal text the same facts', () => {
+    const sum = renderSummary(LIFE)
+    for (const t of ['### Remove: idle (2)', 'Not proposed again: rejected by a reviewer (1)', '### Listed, and still failing (1)']) expect(sum).toContain(t)
+    const text = renderText(LIFE)
+    expect(text.split('\n')[0]).toMatch(/^collect: add 1, remove 2 /)
+    expect(text).toContain('Remove, idle (2):\n  host  retired.example.com  idle: no bypassed traffic in 30 days; listed since 2026-09-02; last bypassed 2026-10-01')
+    expect(text).toContain('Idle, held back by the removal guard (1):')
+    expect(text).toContain('  ip  198.51.100.9 (in 198.51.100.0/24)  sessions=17 devices=3 listed since 2026-11-17, last failure 2026-11-21')
+    expect(text).toContain('  host  nope.example.com  #41 on 2026-11-19')
+    expect(text).toContain('Lifecycle:\n  2 listed entries have no listed-since date')
+  })
+
+  it('without a lifecycle nothing changes: no section, no footer sentence', () => {
+    const body = renderPrBody(BASIC, CTX)
+    expect(body).not.toMatch(/idle|Lifecycle|rejected by a reviewer|still failing/i)
+  })
+
+  it('a flood of still-failing and rejected values stays within the PR body and summary limits', () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `host-${i}-${'x'.repeat(200)}.example.com`)
+    const flood = mkPlan({
+      lifecycle: {
+        idleDays: 30, rejectDays: 90, idle: { removals: [], heldBack: [], judged: true },
+        rejected: many.map((v, i) => ({ candidate: cand('host', v), pr: i + 1, at: NOW })),
+        stillFailing: many.map((v) => ({ kind: 'host' as const, value: v, entry: v, listedSince: since(NOW - DAY), stats: st(2, 1) })),
+        notes: Array.from({ length: 50 }, () => HOSTILE.join(' '))
+      }
+    })
+    const body = renderPrBody(flood, CTX)
+    expect(body.length).toBeLessThanOrEqual(PR_BODY_LIMIT)
+    expect(body).toMatch(/more not shown/)
+    expect(Buffer.byteLength(renderSummary(flood))).toBeLessThanOrEqual(SUMMARY_LIMIT)
+    expect(body).not.toContain('<script>')
+  })
+})

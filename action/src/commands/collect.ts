@@ -6,10 +6,10 @@
  * proposal branch through the API and opens or updates the one PR, carrying forward
  * what the bot's own commit on that branch proposes (never what the PR body says).
  */
-import { buildCollectPlan } from '../core/plan.js'
+import { buildCollectPlan, type CollectInput } from '../core/plan.js'
 import { carriedFromCommit, type BotCommitContent } from '../core/carried.js'
 import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText } from '../core/render/collect.js'
-import type { Candidate, CollectPlan, ExclusionRule, Observations } from '../core/types.js'
+import type { Candidate, CollectPlan, ExclusionRule, ListedSince, Observations, Rejection } from '../core/types.js'
 import { formatListFile } from '../core/listfile.js'
 import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
@@ -61,7 +61,21 @@ export function carriedFromOpen(
  */
 export type DriftSource = (desired: { ips: string[]; hosts: string[] }) => Promise<{ ips: string[]; hosts: string[] } | null>
 
-export async function collect(rt: Runtime, inputs: Inputs, deps: { source: ObservationSource; proposals?: ProposalPort; drift?: DriftSource }): Promise<CollectResult> {
+/**
+ * When each listed entry was listed (issue 10), keyed `kind:value`: the Gateway item's
+ * `created_at` where the token can read it, else the commit that added the line. `note`
+ * says why some or all are missing. Never throws for a missing permission: it says so.
+ */
+export type ListedSinceSource = (listed: { ips: string[]; hosts: string[] }) => Promise<{ listedSince: Map<string, ListedSince>; note?: string }>
+
+/** Values reviewers rejected, from the closed and merged proposal PRs and the bot's own commits (never editable text). */
+export type RejectionSource = () => Promise<Rejection[]>
+
+export async function collect(
+  rt: Runtime,
+  inputs: Inputs,
+  deps: { source: ObservationSource; proposals?: ProposalPort; drift?: DriftSource; lifecycle?: ListedSinceSource; rejected?: RejectionSource }
+): Promise<CollectResult> {
   const files = await loadFiles(rt, { listsDir: inputs['lists-dir'], exclusionsFile: inputs['exclusions-file'], requireLists: false, widest: widestOf(inputs) })
   const to = rt.now()
   const window = { from: inputs.lookback.ms === null ? null : to - inputs.lookback.ms, to }
@@ -91,12 +105,13 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
     options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to, widest: widestOf(inputs) },
     carried: { additions: carried },
     imports,
-    certlessRule: { thresholds: { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }, ports: inputs.ports }
+    certlessRule: { thresholds: { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }, ports: inputs.ports },
+    ...(await lifecycleOf(rt, inputs, deps, current))
   })
   for (const w of plan.warnings) rt.log.warning(w)
   rt.print(renderText(plan))
   rt.setOutput?.('added', String(plan.additions.length))
-  rt.setOutput?.('removed', String(plan.removals.length))
+  rt.setOutput?.('removed', String(plan.removals.length + (plan.lifecycle?.idle.removals.length ?? 0)))
   if (rt.summary) await rt.summary(renderSummary(plan))
 
   const nextIps = formatListFile(files.ips.header, plan.next.ips, 'ip')
@@ -135,6 +150,32 @@ export async function collect(rt: Runtime, inputs: Inputs, deps: { source: Obser
   if (result.url) rt.setOutput?.('pull-request-url', result.url)
   rt.log.info(`Pull request: ${result.operation}${result.url ? ` ${result.url}` : ''}`)
   return { plan, operation: result.operation, pullRequest: { number: result.number, url: result.url } }
+}
+
+/**
+ * Issue 10's inputs to the planner, when a port provides them. A port that fails costs its
+ * rule only (said in the log and the notes), never the run.
+ */
+async function lifecycleOf(
+  rt: Runtime,
+  inputs: Inputs,
+  deps: { lifecycle?: ListedSinceSource; rejected?: RejectionSource },
+  current: { ips: string[]; hosts: string[] }
+): Promise<Pick<CollectInput, 'lifecycle' | 'rejected'>> {
+  if (!deps.lifecycle && !deps.rejected) return {}
+  const redact = rt.redact ?? ((t: string) => t)
+  const failed = (what: string, e: unknown): string => {
+    const why = redact(e instanceof Error ? e.message : String(e))
+    rt.log.warning(`${what} could not be read: ${why}`)
+    return `${what} could not be read (${why})`
+  }
+  let since: Awaited<ReturnType<ListedSinceSource>> = { listedSince: new Map(), note: 'listed-since dates were not looked up in this run' }
+  if (deps.lifecycle) since = await deps.lifecycle(current).catch((e: unknown) => ({ listedSince: new Map(), note: failed('Listed-since dates', e) }))
+  const rejected = deps.rejected ? await deps.rejected().catch((e: unknown) => (failed('Rejected proposals', e), [])) : []
+  return {
+    lifecycle: { idleDays: inputs['idle-days'], rejectDays: inputs['reject-days'], listedSince: since.listedSince, ...(since.note ? { listedSinceNote: redact(since.note) } : {}) },
+    rejected
+  }
 }
 
 function prContext(rt: Runtime, inputs: Inputs) {
