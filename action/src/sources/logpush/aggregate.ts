@@ -8,7 +8,7 @@
  * here and in the partials that workers post; they never reach `Observations`.
  */
 import { isCertless, DEFAULT_CERTLESS, type CertlessThresholds, type DeviceTally } from '../../core/devices.js'
-import { matchHost } from '../../core/exclusions.js'
+import { matchHost } from '../../core/rule-match.js'
 import type { CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
 import { canonicalHost, isIpLiteral } from '../../core/values.js'
 import { parseTime } from './time.js'
