@@ -133,6 +133,7 @@ describe('usage errors: one clear line, exit 2', () => {
       const r = await run(argv)
       expect(r.code).toBe(2)
       expect(r.err.split('\n')).toHaveLength(1)
+      // eslint-disable-next-line no-control-regex -- asserting that control characters are absent
       expect(r.err).not.toMatch(/[\u0000-\u001f]/)
       expect(r.err.length).toBeLessThan(200)
       expect(r.err).not.toMatch(/ERR_PARSE_ARGS|positional|Unknown option/)
