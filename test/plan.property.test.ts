@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest'
 import { matchHost, matchIp, parseExclusions } from '../action/src/core/exclusions.js'
 import { formatListFile, parseListFile } from '../action/src/core/listfile.js'
 import { buildCollectPlan, compareStrength, type CollectInput } from '../action/src/core/plan.js'
+import { GUARD_MAX_REMOVAL_RATIO, GUARD_MIN_OWNED } from '../action/src/core/sync-plan.js'
 import type { Candidate, CollectOptions, CollectPlan, EntryKind, ExclusionRule, Observations, Stats } from '../action/src/core/types.js'
 import {
   canonicalHost,
@@ -787,5 +788,82 @@ describe('counterexamples (regressions)', () => {
       const parsed = parseListFile(formatListFile([], plan.next.ips, 'ip'), { kind: 'ip', file: 'lists/ips.txt' })
       expect(parsed.problems).toEqual([])
     }
+  })
+})
+
+describe('issue 10 lifecycle under random input (fast-check)', () => {
+  const IDLE = 30
+  const pool = { hosts: BASE_HOSTS.slice(0, 8), ips: [...BASE_V4, ...LISTABLE_NETS.slice(0, 4)] }
+  const spellings = (ip: string): string[] => (ip.includes(':') ? [ip, ip.toUpperCase()] : [ip, `::ffff:${ip}`])
+  const addresses = [...BASE_V4, '10.0.0.77', '1.2.3.200', '192.168.0.5', '2001:db8::99', '2001:db8:0:0:1::5'].flatMap(spellings)
+  const age = fc.integer({ min: -2, max: 120 })
+  const caseArb = fc.record({
+    hosts: fc.subarray(pool.hosts),
+    ips: fc.subarray(pool.ips),
+    dated: fc.array(fc.tuple(fc.constantFrom(...pool.hosts.map((h) => `host:${h}`), ...pool.ips.map((ip) => `ip:${ip}`)), age), { maxLength: 20 }),
+    usedHosts: fc.array(fc.tuple(fc.constantFrom(...pool.hosts, ...pool.hosts.map((h) => h.toUpperCase())), age), { maxLength: 8 }),
+    usedIps: fc.array(fc.tuple(fc.constantFrom(...addresses), age), { maxLength: 8 }),
+    failing: fc.array(fc.tuple(fc.constantFrom(...pool.hosts, 'new.example.org', 'other.example.net'), fc.integer({ min: 1, max: 9 })), { maxLength: 8 }),
+    rejected: fc.array(fc.tuple(fc.constantFrom(...pool.hosts, 'new.example.org', 'other.example.net'), fc.integer({ min: -5, max: 200 })), { maxLength: 4 }),
+    excludeGoogle: fc.boolean()
+  })
+
+  it('idle removals are exactly the dated, old, unused entries within the guard; next = current ∪ additions − removals − idle; nothing rejected is proposed', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const stats = (s: number): Stats => ({ sessions: s, devices: 1, users: 1, firstSeen: NOW - DAY, lastSeen: NOW - 1 })
+        const o = toObservations({ hostFailures: [], ipFailures: [], bypassedHosts: [], hostIps: [], ipHosts: [], warnings: [] })
+        for (const [h, s] of c.failing) o.hostFailures.set(h, stats(s))
+        o.usage = { covers: { from: NOW - IDLE * DAY, to: NOW }, hosts: new Map(c.usedHosts.map(([h, a]) => [h, NOW - a * DAY])), ips: new Map(c.usedIps.map(([ip, a]) => [ip, NOW - a * DAY])) }
+        const since = new Map(c.dated.map(([k, a]) => [k, { at: NOW - a * DAY, from: 'git' as const }]))
+        const input: CollectInput = {
+          observations: o,
+          current: { hosts: [...c.hosts].sort(compareHosts), ips: [...c.ips].sort(compareIps) },
+          rules: c.excludeGoogle ? [{ kind: 'host', value: 'google.com', reason: 'r', line: 1 }] : [],
+          expiredRules: [],
+          options: { minSessions: 1, minDevices: 1, maxNewEntries: Infinity, now: NOW },
+          lifecycle: { idleDays: IDLE, rejectDays: 90, listedSince: since },
+          rejected: c.rejected.map(([value, a], i) => ({ kind: 'host' as const, value, pr: i + 1, at: NOW - a * DAY }))
+        }
+        const plan = buildCollectPlan(input)
+        const l = plan.lifecycle
+        expect(l?.idle.judged).toBe(true)
+        const excluded = new Set(keysOf(plan.removals))
+        // The oracle: brute force over every usage record, with values.ts's containment.
+        const start = NOW - IDLE * DAY
+        const used = (kind: EntryKind, value: string): boolean =>
+          kind === 'host'
+            ? [...(o.usage?.hosts ?? [])].some(([h, at]) => h.toLowerCase() === value && at >= start)
+            : [...(o.usage?.ips ?? [])].some(([ip, at]) => at >= start && ipInNetwork(ip, value))
+        const idleWanted = [...input.current.hosts.map((v) => ['host', v] as const), ...input.current.ips.map((v) => ['ip', v] as const)]
+          .filter(([kind, v]) => !excluded.has(key(kind, v)))
+          .filter(([kind, v]) => {
+            const s = since.get(`${kind}:${v}`)
+            return s !== undefined && s.at <= NOW - IDLE * DAY && !used(kind, v)
+          })
+          .map(([kind, v]) => key(kind, v))
+          .sort()
+        const idleGot = [...(l?.idle.removals ?? []), ...(l?.idle.heldBack ?? [])]
+        expect(keysOf(idleGot)).toEqual(idleWanted)
+        for (const kind of ['host', 'ip'] as const) {
+          const n = kind === 'host' ? input.current.hosts.length : input.current.ips.length
+          const byExclusion = plan.removals.filter((r) => r.kind === kind).length
+          const idle = (l?.idle.removals ?? []).filter((r) => r.kind === kind).length
+          const budget = n >= GUARD_MIN_OWNED ? Math.floor(GUARD_MAX_REMOVAL_RATIO * n) : Math.max(0, n - 1)
+          expect(byExclusion + idle).toBeLessThanOrEqual(Math.max(budget, byExclusion))
+          // Held back only when the budget is spent.
+          if ((l?.idle.heldBack ?? []).some((r) => r.kind === kind)) expect(byExclusion + idle).toBeGreaterThanOrEqual(budget)
+        }
+        const removed = new Set([...keysOf(plan.removals), ...keysOf(l?.idle.removals ?? [])])
+        const expectNext = (kind: EntryKind, current: string[]): string[] =>
+          [...new Set([...current, ...plan.additions.filter((a) => a.kind === kind).map((a) => a.value)])].filter((v) => !removed.has(key(kind, v))).sort((a, b) => compareValues(kind, a, b))
+        expect(plan.next.hosts).toEqual(expectNext('host', input.current.hosts))
+        expect(plan.next.ips).toEqual(expectNext('ip', input.current.ips))
+        const rejectedNow = new Set(c.rejected.filter(([, a]) => a < 90).map(([v]) => v))
+        for (const a of [...plan.additions, ...plan.heldBack]) expect(rejectedNow.has(a.value)).toBe(false)
+        for (const r of l?.rejected ?? []) expect(rejectedNow.has(r.candidate.value)).toBe(true)
+      }),
+      params(40, 200)
+    )
   })
 })
