@@ -65,7 +65,7 @@ describe('help', () => {
     expect(r.out).toBe(helpText())
     for (const c of [...COMMANDS, 'help']) expect(r.out).toMatch(new RegExp(`^  ${c} +\\S`, 'm'))
     expect(r.out).toContain('gateway-tls-bypass <command> --help')
-    expect(r.out).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*detailed-exitcode/)
+    expect(r.out).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {5}.*\n {2}3 .*detailed-exitcode/)
   })
 
   it('every input is a flag of some command or refused as action-only, never both, never neither', () => {

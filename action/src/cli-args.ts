@@ -249,7 +249,8 @@ export function helpText(command?: CliCommand): string {
 export const EXIT_CODES = [
   '  0  done (why: answered; check: the plan was shown)',
   '  1  failed (bad input value or file, Cloudflare or git error)',
-  '  2  usage error (unknown command or flag, missing or extra argument)',
+  '  2  usage error (unknown command or flag, missing or extra argument, a why VALUE that is',
+  '     no hostname, IP or network, --detailed-exitcode without a token)',
   '  3  check --detailed-exitcode only: the plan has changes'
 ]
 
