@@ -2,11 +2,14 @@
  * Builds the adapters an input set asks for and runs the command. Shared by the action
  * (`main.ts`) and the CLI (`cli.ts`): the only difference between them is the Runtime.
  */
+import { posix } from 'node:path'
 import { createCloudflareClient } from './adapters/cloudflare-client.js'
 import { createGitHubClient } from './adapters/github.js'
 import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
+import { findRejections } from './adapters/rejections.js'
+import { LIST_FILES } from './commands/files.js'
 import { readRemoteState } from './adapters/gateway.js'
-import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort } from './commands/collect.js'
+import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort, type RejectionSource } from './commands/collect.js'
 import { driftValues, planSync } from './core/sync-plan.js'
 import { sync, type AppliedCommentPort, type SyncResult } from './commands/sync.js'
 import { upsertAppliedComment } from './adapters/applied-comment.js'
@@ -37,6 +40,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   }
 
   let proposals: ProposalPort | undefined
+  let rejected: RejectionSource | undefined
   const gh = rt.github
   const githubToken = inputs['github-token']
   if (gh && githubToken) {
@@ -59,6 +63,9 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
         }
       }
     }
+    // The repository paths, spelled as loadFiles spells them.
+    const paths = { ips: posix.join(inputs['lists-dir'], LIST_FILES.ip), hosts: posix.join(inputs['lists-dir'], LIST_FILES.host) }
+    rejected = () => findRejections(octokit, { ...where, paths, now: rt.now(), days: inputs['reject-days'] }, (m) => rt.log.info(m))
   }
   // Drift import needs Account › Zero Trust › Read on the collect token; without it this is skipped.
   let drift: DriftSource | undefined
@@ -75,7 +82,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
       }
     }
   }
-  return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift }) }
+  return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift, rejected }) }
 }
 
 /** sync on GitHub with a token: the merged pull request of the synced commit hears the outcome. */

@@ -93,6 +93,8 @@ export interface GitHubEmulator {
   commentAsHuman(number: number, body: string): Promise<void>
   /** Merges a pull request with a merge commit (as the default merge button does); marks it merged and closed. */
   mergePull(number: number): Promise<string>
+  /** Closes a pull request unmerged as a person would (the issue's `closed_by` is a User). */
+  closeAsHuman(number: number): Promise<void>
   /** A file's text at a branch/SHA, or null when absent. */
   readFile(ref: string, path: string): Promise<string | null>
   /** Verification metadata of a commit, as the API reports it. */
@@ -156,7 +158,8 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
   const token = opts.token ?? 'test-token-' + Math.random().toString(36).slice(2)
   const git = await GitRepo.create(defaultBranch)
   const requests: RecordedRequest[] = []
-  const pulls: (EmuPull & { createdAt: string; updatedAt: string; mergeCommit: string | null })[] = []
+  // closedAt/closedBy as GitHub keeps them: set when the PR closes, untouched by later edits.
+  const pulls: (EmuPull & { createdAt: string; updatedAt: string; mergeCommit: string | null; closedAt: string | null; closedBy: { login: string; type: 'User' | 'Bot' } | null })[] = []
   const injections: (Injection & { left: number })[] = []
   const verifications = new Map<string, Verification>()
   const labelIds = new Map<string, number>()
@@ -199,6 +202,8 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       if (sha === null) {
         p.state = 'closed'
         p.updatedAt = now()
+        p.closedAt = p.updatedAt
+        p.closedBy = { login: 'a-person', type: 'User' }
       } else p.head.sha = sha
     }
   }
@@ -292,7 +297,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       labels: p.labels.map(labelJson),
       created_at: p.createdAt,
       updated_at: p.updatedAt,
-      closed_at: p.state === 'closed' ? p.updatedAt : null,
+      closed_at: p.state === 'closed' ? p.closedAt : null,
       merged_at: p.merged ? p.updatedAt : null,
       merge_commit_sha: p.mergeCommit,
       draft: false,
@@ -553,7 +558,10 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
     // Like GitHub, `head` must be `owner:branch`; a bare branch name does not filter.
     if (head !== null && head.includes(':')) list = list.filter((p) => `${owner}:${p.head.ref}` === head)
     if (baseFilter !== null) list = list.filter((p) => p.base.ref === baseFilter)
-    list = [...list].sort((a, b) => b.number - a.number)
+    // `sort`: created (default) or updated; `direction` desc by default, as GitHub documents.
+    const key = q.get('sort') === 'updated' ? (p: (typeof pulls)[number]) => `${p.updatedAt}#${String(p.number).padStart(9, '0')}` : (p: (typeof pulls)[number]) => String(p.number).padStart(9, '0')
+    list = [...list].sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0))
+    if (q.get('direction') === 'asc') list.reverse()
     const perPage = Math.min(Number(q.get('per_page') ?? 30) || 30, 100)
     const page = Math.max(Number(q.get('page') ?? 1) || 1, 1)
     const slice = list.slice((page - 1) * perPage, page * perPage)
@@ -598,12 +606,38 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
       comments: [],
       createdAt: t,
       updatedAt: t,
-      mergeCommit: null
+      mergeCommit: null,
+      closedAt: null,
+      closedBy: null
     }
     pulls.push(p)
     return [201, await pullJson(p)]
   })
   route('GET', '/pulls/(\\d+)', async (m) => [200, await pullJson(findPull(m[1]))])
+  // GET /repos/{o}/{r}/pulls/{n}/commits: oldest first, at most 250 (GitHub's limit). The
+  // range is the head's commits not in the base: for a merged PR the base before the merge
+  // (the merge commit's first parent), otherwise the base branch now.
+  route('GET', '/pulls/(\\d+)/commits', async (m, _b, q) => {
+    const p = findPull(m[1])
+    const from = p.mergeCommit !== null ? (await git.readCommit(p.mergeCommit)).parents[0] ?? null : await git.readRef(`refs/heads/${p.base.ref}`)
+    const shas = (from === null ? [] : await git.revList(from, p.head.sha)).slice(0, 250)
+    const perPage = Math.min(Number(q.get('per_page') ?? 30) || 30, 100)
+    const page = Math.max(Number(q.get('page') ?? 1) || 1, 1)
+    const slice = shas.slice((page - 1) * perPage, page * perPage)
+    const headers: Record<string, string> = {}
+    if (page * perPage < shas.length) {
+      const next = new URLSearchParams(q)
+      next.set('page', String(page + 1))
+      headers['link'] = `<${repoUrl()}/pulls/${p.number}/commits?${next.toString()}>; rel="next"`
+    }
+    return [200, await Promise.all(slice.map(async (sha) => repoCommitJson(await git.readCommit(sha)))), headers]
+  })
+  // GET /repos/{o}/{r}/issues/{n} for a pull request: the issue side, with who closed it.
+  route('GET', '/issues/(\\d+)', async (m) => {
+    const p = findPull(m[1])
+    const pr = await pullJson(p)
+    return [200, { ...pr, url: `${repoUrl()}/issues/${p.number}`, pull_request: { url: pr.url, html_url: pr.html_url, merged_at: pr.merged_at }, closed_by: p.closedBy }]
+  })
   route('PATCH', '/pulls/(\\d+)', async (m, b) => {
     const p = findPull(m[1])
     const o = body(b)
@@ -620,6 +654,11 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
     if (baseRef !== undefined && (await git.readRef(`refs/heads/${baseRef}`)) === null) throw invalid('Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }])
     if (title !== undefined) p.title = title
     if (text !== undefined) p.body = text
+    if (state !== undefined && state !== p.state) {
+      // The token is the bot's: an API close is the bot's (a person's is `closeAsHuman`).
+      p.closedAt = state === 'closed' ? now() : null
+      p.closedBy = state === 'closed' ? { login: 'github-actions[bot]', type: 'Bot' } : null
+    }
     if (state !== undefined) p.state = state
     if (baseRef !== undefined) p.base.ref = baseRef
     p.updatedAt = now()
@@ -784,7 +823,18 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
         p.merged = true
         p.mergeCommit = sha
         p.updatedAt = now()
+        p.closedAt = p.updatedAt
+        p.closedBy = { login: 'a-person', type: 'User' }
         return sha
+      }),
+    closeAsHuman: (number) =>
+      serial(async () => {
+        const p = findPull(String(number))
+        if (p.state !== 'open') throw new Error(`pull #${number} is not open`)
+        p.state = 'closed'
+        p.updatedAt = now()
+        p.closedAt = p.updatedAt
+        p.closedBy = { login: 'a-person', type: 'User' }
       }),
     async readFile(ref, path) {
       const commit = await git.resolveCommit(ref)
