@@ -56,21 +56,43 @@ function defuseLinkers(s: string): string {
     .replace(/([@#])/g, `$1${ZWSP}`)
     .replace(/:\/\//g, `:${ZWSP}//`)
     .replace(/www\./gi, (m) => `${m.slice(0, 3)}${ZWSP}.`)
+    // GitHub links `GH-123` to issue 123 after Markdown is rendered: a backslash cannot stop it.
+    .replace(/\b(gh)-(?=\d)/gi, `$1-${ZWSP}`)
 }
 
+const ALNUM = /[A-Za-z0-9]/
+
 /**
- * Escapes free text for Markdown (GitHub-flavoured), including inside table cells: every
- * Markdown-significant ASCII punctuation is backslash-escaped, `& < >` become entities,
- * controls become `\uXXXX`, mentions/references/autolinks are defused.
+ * Escapes free text for GitHub-flavoured Markdown, in a paragraph, a list item or a table
+ * cell, escaping only what could change the rendering, so the raw text (edit box, e-mail
+ * notifications, API) still reads as written (`log-explorer`, `list(s).`, `19:19:40`):
+ *
+ * - always: `\` `` ` `` `*` `[` `]` `|` `~` `$` (escapes, code, emphasis, links and images,
+ *   table cells, strikethrough, math); `<` and `>` as entities (HTML, autolinks, quotes,
+ *   comment delimiters); `&` where it would start an entity (`&#x202e;` could smuggle a
+ *   control character);
+ * - `_` only where it can open or close emphasis (not between two letters or digits);
+ * - at the start only: what opens a block in a list item (`#`, `-`, `+`, `1.`, `1)`), and
+ *   leading spaces (indented code);
+ * - mentions, issue references and autolinks are broken by zero-width spaces; controls
+ *   become `\uXXXX`. `(`, `)`, `!`, `.`, `:`, `-` and `#` elsewhere are inert once `[`/`]`
+ *   and `<` are escaped.
  */
 export function escapeMarkdown(s: string): string {
   // Defuse first (on the visible text), then escape: the zero-width spaces are inert.
-  return defuseLinkers(visible(s))
-    // `$` too: GitHub renders $…$ as math.
-    .replace(/[\\`*_{}[\]()#+\-.!|~=:$]/g, (c) => `\\${c}`)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
+  const t = defuseLinkers(visible(s)).replace(/^\s+/, '')
+  let out = ''
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i] as string
+    if ('\\`*[]|~$'.includes(c)) out += `\\${c}`
+    else if (c === '<') out += '&lt;'
+    else if (c === '>') out += '&gt;'
+    else if (c === '&') out += /^&#?[A-Za-z0-9]+;/.test(t.slice(i, i + 34)) ? '&amp;' : '&'
+    else if (c === '_') out += ALNUM.test(t[i - 1] ?? '') && ALNUM.test(t[i + 1] ?? '') ? '_' : '\\_'
+    else out += c
+  }
+  // Block starts: a heading, a bullet or an ordered list marker at the start of a list item.
+  return out.replace(/^([#+-])/, '\\$1').replace(/^(\d{1,9})([.)])/, '$1\\$2')
 }
 
 /** Escapes text for HTML element content or a quoted attribute; controls become `\uXXXX`. */
