@@ -95,6 +95,15 @@ describe('idle entries leave', () => {
     expect(p.next.hosts).toEqual([...current.hosts].sort())
   })
 
+  it('a removal a reviewer refused (a rejection in force on a listed entry) is not proposed again, and a note says so', () => {
+    const refused: Rejection = { kind: 'host', value: 'old.example.com', pr: 12, at: ago(5) }
+    const p = plan({ current, since, usage: usage(), rejected: [refused] })
+    expect(idleValues(p)).not.toContain('old.example.com')
+    expect(p.next.hosts).toContain('old.example.com')
+    expect(p.lifecycle?.notes).toContain('1 idle entry is kept: a reviewer refused its removal within reject-days.')
+    expect(idleValues(plan({ current, since, usage: usage(), rejected: [{ ...refused, at: ago(91) }] }))).toContain('old.example.com')
+  })
+
   it('idle-days 0 turns the rule off without a note', () => {
     const p = plan({ current, since, usage: usage(), idleDays: 0 })
     expect(p.lifecycle?.idle).toEqual({ removals: [], heldBack: [], judged: false })

@@ -839,7 +839,9 @@ describe('issue 10 lifecycle under random input (fast-check)', () => {
           .filter(([kind, v]) => !excluded.has(key(kind, v)))
           .filter(([kind, v]) => {
             const s = since.get(`${kind}:${v}`)
-            return s !== undefined && s.at <= NOW - IDLE * DAY && !used(kind, v)
+            // A listed value with a rejection in force is a removal a reviewer refused.
+            const refused = kind === 'host' && c.rejected.some(([r, a]) => r === v && a < 90)
+            return s !== undefined && s.at <= NOW - IDLE * DAY && !used(kind, v) && !refused
           })
           .map(([kind, v]) => key(kind, v))
           .sort()

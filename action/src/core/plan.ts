@@ -85,11 +85,12 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
   const allowed = applyExclusions(unlisted.rest, exclusionFor, options)
   const strong = applyThresholds(allowed.rest, options)
   const life = input.lifecycle
-  const unrejected = applyRejections(strong.eligible, rejectionsInForce(input.rejected, options.now, life?.rejectDays ?? 0))
+  const refusals = rejectionsInForce(input.rejected, options.now, life?.rejectDays ?? 0)
+  const unrejected = applyRejections(strong.eligible, refusals)
   const { additions, heldBack } = capAdditions(unrejected.kept, options.maxNewEntries)
   // removals, the next lists
   const removals = removalsByExclusion(listed, exclusionFor)
-  const lifecycle = life ? planLifecycle(input, life, listed, removals, unrejected.rejected, failures.values()) : undefined
+  const lifecycle = life ? planLifecycle(input, life, listed, removals, { rejected: unrejected.rejected, refusals }, failures.values()) : undefined
   const certless = planCertless(obs.certless, {
     rule: input.certlessRule,
     observed: new Set(observed.keys()),
@@ -115,15 +116,15 @@ export function buildCollectPlan(input: CollectInput): CollectPlan {
 }
 
 /** Issue 10's rules on listed entries: idle removals and values still failing; with the rejections found above. */
-function planLifecycle(input: CollectInput, life: NonNullable<CollectInput['lifecycle']>, listed: Listed, removed: Removal[], rejected: LifecyclePlan['rejected'], failures: Parameters<typeof stillFailing>[0]): LifecyclePlan {
+function planLifecycle(input: CollectInput, life: NonNullable<CollectInput['lifecycle']>, listed: Listed, removed: Removal[], rejections: { rejected: LifecyclePlan['rejected']; refusals: Map<string, { pr: number; at: number }> }, failures: Parameters<typeof stillFailing>[0]): LifecyclePlan {
   const since = canonicalListedSince(life.listedSince)
   const idleDays = Math.max(0, Math.floor(Number(life.idleDays) || 0))
-  const idle = idleStage({ idleDays, now: input.options.now, usage: input.observations.usage, listed, since, listedSinceNote: life.listedSinceNote, removed })
+  const idle = idleStage({ idleDays, now: input.options.now, usage: input.observations.usage, listed, since, listedSinceNote: life.listedSinceNote, removed, refused: rejections.refusals })
   return {
     idleDays,
     rejectDays: Math.max(0, Math.floor(Number(life.rejectDays) || 0)),
     idle: { removals: idle.removals, heldBack: idle.heldBack, judged: idle.judged },
-    rejected,
+    rejected: rejections.rejected,
     stillFailing: stillFailing(failures, listed, since),
     notes: idle.notes
   }

@@ -7,7 +7,7 @@
 import { GUARD_MAX_REMOVAL_RATIO, GUARD_MIN_OWNED } from '../sync-plan.js'
 import type { BypassUsage, EntryKind, IdleRemoval, ListedSince } from '../types.js'
 import { compareHosts, compareIps } from '../values.js'
-import { canonAddress, canonSni, compareKindValue, DAY_MS, plural } from './canonical.js'
+import { canonAddress, canonSni, compareKindValue, DAY_MS, keyOf, plural } from './canonical.js'
 import type { Listed } from './exclusions.js'
 import { entriesHolding, sinceKey } from './listed-since.js'
 
@@ -74,6 +74,11 @@ export interface IdleContext {
   listedSinceNote: string | undefined
   /** Removed already (by exclusion): not idle candidates, and counted against the guard first. */
   removed: { kind: EntryKind; value: string }[]
+  /**
+   * Rejections in force (`rejectionsInForce`, planner keys `kind value`). A listed entry
+   * with one is a removal a reviewer refused (the line was put back): not proposed again.
+   */
+  refused: Map<string, { pr: number; at: number }>
 }
 
 export interface IdleResult {
@@ -84,21 +89,23 @@ export interface IdleResult {
 }
 
 /** Every idle entry: dated, listed before the idle window, and not used within it. */
-function findIdle(ctx: IdleContext, used: Map<string, number>): IdleRemoval[] {
+function findIdle(ctx: IdleContext, used: Map<string, number>): { idle: IdleRemoval[]; refused: number } {
   const start = ctx.now - ctx.idleDays * DAY_MS
   const removed = new Set(ctx.removed.map((r) => sinceKey(r.kind, r.value)))
   const idle: IdleRemoval[] = []
+  let refused = 0
   const consider = (kind: EntryKind, value: string): void => {
     const k = sinceKey(kind, value)
     if (removed.has(k)) return
     const since = ctx.since.get(k)
     const last = used.get(k)
     if (!since || since.at > start || (last !== undefined && last >= start)) return
+    if (ctx.refused.has(keyOf(kind, value))) return void refused++
     idle.push({ kind, value, listedSince: since, ...(last !== undefined ? { lastUsed: last } : {}) })
   }
   for (const v of [...ctx.listed.hosts].sort(compareHosts)) consider('host', v)
   for (const v of [...ctx.listed.ips].sort(compareIps)) consider('ip', v)
-  return idle
+  return { idle, refused }
 }
 
 /** Longest listed first, within the guard's budget per type; the rest wait for a later PR. */
@@ -132,6 +139,7 @@ export function idleStage(ctx: IdleContext): IdleResult {
   if (!(ctx.idleDays > 0)) return { removals: [], heldBack: [], judged: false, notes: [] }
   const coverage = usageCoverage(ctx.usage, ctx.now, ctx.idleDays)
   if (!coverage.ok || !ctx.usage) return { removals: [], heldBack: [], judged: false, notes: [...(coverage.ok ? [] : [coverage.note]), ...undatedNote(ctx)] }
-  const idle = findIdle(ctx, lastUse(ctx.usage, ctx.listed))
-  return { ...capIdle(idle, ctx), judged: true, notes: undatedNote(ctx) }
+  const { idle, refused } = findIdle(ctx, lastUse(ctx.usage, ctx.listed))
+  const kept = refused ? [`${plural(refused, 'idle entry is', 'idle entries are')} kept: a reviewer refused ${refused === 1 ? 'its' : 'their'} removal within reject-days.`] : []
+  return { ...capIdle(idle, ctx), judged: true, notes: [...undatedNote(ctx), ...kept] }
 }
