@@ -332,7 +332,8 @@ const checklist = (plan: CollectPlan): string => [
   '- [ ] No hostname is shared or a CDN/front door: a bypass exempts everything served under that name.',
   '- [ ] Every IP serves only this app: several unrelated names under "Seen with" mean a shared IP — prefer the hostname.',
   '- [ ] None of these needs tenant control, DLP or other HTTP policies (e.g. Google/Microsoft tenant restrictions); if one does, add it to the exclusions file instead.',
-  '- [ ] Removals are intended: those destinations will be inspected again.'
+  // Only when something leaves the lists: a box nobody can tick is noise.
+  ...(plan.removals.length + (plan.lifecycle?.idle.removals.length ?? 0) > 0 ? ['- [ ] Removals are intended: those destinations will be inspected again.'] : [])
 ].join('\n')
 
 function linkOrCode(url: string | undefined, label: string): string {
