@@ -3,6 +3,7 @@
  * (`main.ts`) and the CLI (`cli.ts`): the only difference between them is the Runtime.
  */
 import { posix } from 'node:path'
+import type Cloudflare from 'cloudflare'
 import { createCloudflareClient } from './adapters/cloudflare-client.js'
 import { createGitHubClient } from './adapters/github.js'
 import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
@@ -10,7 +11,9 @@ import { findRejections } from './adapters/rejections.js'
 import { LIST_FILES } from './commands/files.js'
 import { readRemoteState } from './adapters/gateway.js'
 import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort, type RejectionSource } from './commands/collect.js'
-import { driftValues, planSync } from './core/sync-plan.js'
+import { driftValues, planSync, type RemoteState } from './core/sync-plan.js'
+import { gitPort } from './adapters/git.js'
+import { listedSinceSource } from './adapters/listed-since.js'
 import { sync, type AppliedCommentPort, type SyncResult } from './commands/sync.js'
 import { upsertAppliedComment } from './adapters/applied-comment.js'
 import type { CertlessThresholds } from './core/devices.js'
@@ -39,6 +42,8 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], log: (m) => rt.log.info(m) })
   }
 
+  // The repository paths of the list files, spelled as loadFiles spells them.
+  const paths = { ips: posix.join(inputs['lists-dir'], LIST_FILES.ip), hosts: posix.join(inputs['lists-dir'], LIST_FILES.host) }
   let proposals: ProposalPort | undefined
   let rejected: RejectionSource | undefined
   const gh = rt.github
@@ -57,32 +62,41 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
       },
       upsert: async (p) => {
         try {
-          return await upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
+          const r = await upsertProposal(octokit, { ...where, ...p, labels: inputs['pr-labels'] }, (m) => rt.log.info(m))
+          for (const w of r.warnings ?? []) rt.log.warning(w)
+          return r
         } catch (e) {
           throw githubStepError(`Committing to ${where.branch} and opening or updating its pull request`, e, 'whatever was pushed is kept and the next run completes it')
         }
       }
     }
-    // The repository paths, spelled as loadFiles spells them.
-    const paths = { ips: posix.join(inputs['lists-dir'], LIST_FILES.ip), hosts: posix.join(inputs['lists-dir'], LIST_FILES.host) }
     rejected = () => findRejections(octokit, { ...where, paths, now: rt.now(), days: inputs['reject-days'] }, (m) => rt.log.info(m))
   }
-  // Drift import needs Account › Zero Trust › Read on the collect token; without it this is skipped.
-  let drift: DriftSource | undefined
+  const { drift, remote } = gatewayReadPorts(rt, inputs, client)
+  const lifecycle = inputs['idle-days'] > 0 ? listedSinceSource({ remote, git: gitPort(rt.cwd), paths }) : undefined
+  return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift, rejected, lifecycle }) }
+}
+
+/**
+ * What collect reads from the managed Gateway lists, when its token may (Account › Zero
+ * Trust › Read; without it both are skipped): hand-added items to import (drift), and the
+ * items' created_at for the idle rule. One read serves both.
+ */
+function gatewayReadPorts(rt: Runtime, inputs: Inputs, client: Cloudflare | undefined): { drift?: DriftSource; remote?: () => Promise<RemoteState> } {
   const accountId = inputs['cloudflare-account-id']
-  if (client && accountId) {
-    drift = async (desired) => {
-      try {
-        const remote = await readRemoteState(client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] })
-        const plan = planSync(desired, remote, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], capacity: inputs['list-capacity'], force: false, provenance: { repository: 'collect', commit: 'collect' } })
-        return driftValues(plan)
-      } catch (e) {
-        rt.log.info(`Drift import skipped: the token cannot read the Gateway lists (${(e as Error).message.split('\n')[0]}). Grant Account › Zero Trust › Read to import hand-added entries.`)
-        return null
-      }
+  if (!client || !accountId) return {}
+  let once: Promise<RemoteState> | undefined
+  const remote = (): Promise<RemoteState> => (once ??= readRemoteState(client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] }))
+  const drift: DriftSource = async (desired) => {
+    try {
+      const plan = planSync(desired, await remote(), { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], capacity: inputs['list-capacity'], force: false, provenance: { repository: 'collect', commit: 'collect' } })
+      return driftValues(plan)
+    } catch (e) {
+      rt.log.info(`Drift import skipped: the token cannot read the Gateway lists (${(e as Error).message.split('\n')[0]}). Grant Account › Zero Trust › Read to import hand-added entries.`)
+      return null
     }
   }
-  return { command: 'collect', result: await collect(rt, inputs, { source, proposals, drift, rejected }) }
+  return { drift, remote }
 }
 
 /** sync on GitHub with a token: the merged pull request of the synced commit hears the outcome. */

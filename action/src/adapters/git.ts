@@ -13,6 +13,12 @@ export interface GitPort {
    * their message and the lines they added and removed in that file (zero context).
    */
   commitsTouching(file: string, text: string): Promise<TouchingCommit[]>
+  /**
+   * For each line of `file` at HEAD: when the commit that last introduced it was made.
+   * Empty when the file is not tracked, and in a shallow checkout (its oldest commit would
+   * claim every older line, making old entries look new).
+   */
+  lineDates(file: string): Promise<Map<string, number>>
 }
 
 export interface TouchingCommit {
@@ -54,6 +60,26 @@ export function parseLogWithPatches(out: string): TouchingCommit[] {
   return commits
 }
 
+/**
+ * Parses `git blame --line-porcelain`: each line's header block names its commit, the
+ * committer time, and `boundary` when the commit is the edge of the history read.
+ */
+export function parseBlame(out: string): Map<string, number> {
+  const dates = new Map<string, number>()
+  let time = NaN
+  let boundary = false
+  for (const line of out.split('\n')) {
+    if (line.startsWith('\t')) {
+      const text = line.slice(1).replace(/\r$/, '').trim()
+      if (text && !boundary && Number.isFinite(time) && !dates.has(text)) dates.set(text, time * 1000)
+      time = NaN
+      boundary = false
+    } else if (line.startsWith('committer-time ')) time = Number(line.slice('committer-time '.length))
+    else if (line === 'boundary') boundary = true
+  }
+  return dates
+}
+
 export function gitPort(cwd: string): GitPort {
   return {
     isShallow: async () => (await git(cwd, ['rev-parse', '--is-shallow-repository'])).trim() === 'true',
@@ -62,6 +88,17 @@ export function gitPort(cwd: string): GitPort {
       // (`--` ends the options; the value is one argv element, no shell is involved).
       const out = await git(cwd, ['log', '-p', '--unified=0', '--no-color', '--no-ext-diff', `--format=${RECORD}%H${FIELD}%cI${FIELD}%B${FIELD}`, `-S${text}`, '--', file])
       return parseLogWithPatches(out)
+    },
+    lineDates: async (file) => {
+      try {
+        if ((await git(cwd, ['rev-parse', '--is-shallow-repository'])).trim() === 'true') return new Map()
+        // --root: the repository's first commit really added its lines (not a boundary).
+        // --first-parent: a line merged from a proposal PR dates from the merge, when it
+        // reached the default branch (and sync applied it), not from the proposal commit.
+        return parseBlame(await git(cwd, ['blame', '--root', '--first-parent', '--line-porcelain', 'HEAD', '--', file]))
+      } catch {
+        return new Map()
+      }
     }
   }
 }
