@@ -65,6 +65,11 @@ describe('workflow files', () => {
     expect(Object.keys(w.on).sort()).toEqual(['schedule', 'workflow_dispatch'])
   })
 
+  it.each(['collect.yml', 'collect-logpush.yml'])('%s checks out the whole history (listed-since dates come from git blame)', (f) => {
+    const checkout = workflow(f).jobs.collect!.steps.find((s) => s.uses?.startsWith('actions/checkout@'))!
+    expect(checkout.with?.['fetch-depth']).toBe(0)
+  })
+
   it('sync reads contents and comments on pull requests only, runs in the protected environment, is never cancelled half way', () => {
     const w = workflow('sync.yml')
     expect(w.jobs.sync!.permissions).toEqual({ 'contents': 'read', 'pull-requests': 'write' })
