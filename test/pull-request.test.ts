@@ -121,10 +121,12 @@ describe('upsertProposal', () => {
 
   it('updates the same PR with new content: one open PR, branch rebuilt as one commit', async () => {
     const first = await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n'))
-    const r = await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n203.0.113.5\n', { labels: ['tls-bypass', 'automated'] }))
+    const r = await upsertProposal(gh, request('192.0.2.1\n198.51.100.7\n203.0.113.5\n', { labels: ['tls-bypass', 'automated'] }), (m) => logs.push(m))
     expect(r).toMatchObject({ operation: 'updated', number: first.number, edited: true })
     expect(emu.pulls.filter((p) => p.state === 'open')).toHaveLength(1)
-    expect(emu.pulls[0]).toMatchObject({ body: 'Evidence for 3 entries', labels: ['tls-bypass', 'automated'] })
+    // A label the repository lacks is created only when the PR is opened (that needs issues: write).
+    expect(emu.pulls[0]).toMatchObject({ body: 'Evidence for 3 entries', labels: ['tls-bypass'] })
+    expect(logs).toContain('Label "automated" does not exist in the repository; not created on an update (see the README\'s GitHub setup).')
     expect(git('rev-list', '--count', `main..${BRANCH}`)).toBe('1')
     expect(cloned(BRANCH, IPS)).toBe('192.0.2.1\n198.51.100.7\n203.0.113.5\n')
     expect(emu.pulls[0]?.head.sha).toBe(r.headSha)

@@ -119,6 +119,13 @@ export interface EmulatorOptions {
   token?: string
   /** Initial contents of the default branch (path → text). */
   files: Record<string, string>
+  /** Labels the repository already has; others are created when first added to a PR. */
+  labels?: string[]
+  /**
+   * False: the token cannot create labels (as `GITHUB_TOKEN` without `issues: write`), so
+   * adding a label the repository lacks is a 403; adding existing ones still works.
+   */
+  canCreateLabels?: boolean
 }
 
 const DOCS = 'https://docs.github.com/rest'
@@ -163,6 +170,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
   const injections: (Injection & { left: number })[] = []
   const verifications = new Map<string, Verification>()
   const labelIds = new Map<string, number>()
+  const repoLabels = new Set<string>(opts.labels ?? [])
   const issueComments: { id: number; pull: number; index: number; user: { login: string; type: 'User' | 'Bot' }; createdAt: string; updatedAt: string }[] = []
   let nextId = 1000
   let base = ''
@@ -672,8 +680,19 @@ export async function startGitHubEmulator(opts: EmulatorOptions): Promise<GitHub
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.trim() === '')) {
       throw invalid('Invalid request.', [{ resource: 'Label', field: 'labels', code: 'invalid' }])
     }
-    for (const n of names as string[]) if (!p.labels.includes(n)) p.labels.push(n)
+    const absent = (names as string[]).filter((n) => !repoLabels.has(n))
+    if (absent.length > 0 && opts.canCreateLabels === false) throw new HttpError(403, 'Resource not accessible by integration')
+    for (const n of names as string[]) {
+      repoLabels.add(n)
+      if (!p.labels.includes(n)) p.labels.push(n)
+    }
     return [200, p.labels.map(labelJson)]
+  })
+  // GET /repos/{o}/{r}/labels/{name}: 404 when the repository has no such label.
+  route('GET', '/labels/([^/]+)', async (m) => {
+    const name = decodeURIComponent(m[1] ?? '')
+    if (!repoLabels.has(name)) throw notFound()
+    return [200, labelJson(name)]
   })
   // Issue comments: the body lives in `pull.comments[index]`, so tests read it there.
   const addComment = (p: (typeof pulls)[number], text: string, user: { login: string; type: 'User' | 'Bot' }) => {

@@ -19,6 +19,7 @@
  *   with a comment and keeps the branch (so a person can still read or reopen it).
  */
 import { createHash } from 'node:crypto'
+import { carryTicks } from '../core/render/ticks.js'
 import type { Octokit } from './github.js'
 
 /** The trailer that marks a commit as written by this action (and thus safe to replace). */
@@ -42,7 +43,11 @@ export interface ProposalRequest {
   title: string
   /** At most `MAX_BODY_LENGTH` characters: truncating is the caller's job. */
   body: string
-  /** Added to the PR (GitHub creates missing labels); labels already there are kept. */
+  /**
+   * Added to the PR when the repository has them. A missing one is created (which needs
+   * `issues: write`) only when the PR is opened; if that is refused, one warning says so
+   * and later runs leave it alone. Labels already on the PR are kept.
+   */
   labels: string[]
 }
 
@@ -119,6 +124,8 @@ export interface ProposalResult {
   baseSha: string
   /** True when the PR title, body or labels were changed. */
   edited?: boolean
+  /** Things a person should fix that did not stop the run (e.g. a label that could not be added). */
+  warnings?: string[]
 }
 
 type Where = { owner: string; repo: string }
@@ -408,14 +415,59 @@ export async function upsertProposal(octokit: Octokit, req: ProposalRequest, log
       log(`Pull request #${pr.number} appeared meanwhile; updating it.`)
     }
   }
-  if (pr.title !== req.title || pr.body !== req.body) {
-    await octokit.rest.pulls.update({ ...where, pull_number: pr.number, title: req.title, body: req.body })
+  // The reviewer's ticks are the only thing taken from the current body.
+  const body = carryTicks(pr.body, req.body)
+  if (pr.title !== req.title || pr.body !== body) {
+    await octokit.rest.pulls.update({ ...where, pull_number: pr.number, title: req.title, body })
     edited = true
   }
   const missing = [...new Set(req.labels.map((l) => l.trim()).filter((l) => l !== '' && !pr.labels.includes(l)))]
-  if (missing.length > 0) {
-    await octokit.rest.issues.addLabels({ ...where, issue_number: pr.number, labels: missing })
-    edited = true
+  const labelled = missing.length > 0 ? await addLabels(octokit, { ...where, number: pr.number, names: missing, opened: open === null }, log) : { added: false, warnings: [] }
+  return { operation, number: pr.number, url: pr.url, headSha, baseSha, edited: edited || labelled.added, ...(labelled.warnings.length ? { warnings: labelled.warnings } : {}) }
+}
+
+/**
+ * Adds the labels the repository has; creates the missing ones only on the run that opened
+ * the PR. Creating a label needs `issues: write`, which collect's workflow does not grant:
+ * a refusal is one warning on that run (never a failure), and later runs do not retry it.
+ */
+async function addLabels(octokit: Octokit, o: Where & { number: number; names: string[]; opened: boolean }, log: (m: string) => void): Promise<{ added: boolean; warnings: string[] }> {
+  const exist: string[] = []
+  const absent: string[] = []
+  for (const name of o.names) {
+    try {
+      await octokit.rest.issues.getLabel({ owner: o.owner, repo: o.repo, name })
+      exist.push(name)
+    } catch (e) {
+      if (!hasStatus(e, 404)) throw e
+      absent.push(name)
+    }
   }
-  return { operation, number: pr.number, url: pr.url, headSha, baseSha, edited }
+  const add = async (labels: string[]): Promise<boolean> => {
+    if (labels.length === 0) return false
+    try {
+      await octokit.rest.issues.addLabels({ owner: o.owner, repo: o.repo, issue_number: o.number, labels })
+      return true
+    } catch (e) {
+      if (hasStatus(e, 403) || hasStatus(e, 404) || hasStatus(e, 422)) return false
+      throw e
+    }
+  }
+  const quoted = (ls: string[]): string => ls.map((l) => `"${l}"`).join(', ')
+  const warnings: string[] = []
+  const addedExisting = await add(exist)
+  if (exist.length > 0 && !addedExisting && o.opened) warnings.push(`Could not label pull request #${o.number} with ${quoted(exist)}: the token may not edit pull requests (pull-requests: write). The pull request is fine otherwise.`)
+  let created = false
+  if (absent.length > 0 && o.opened) {
+    created = await add(absent)
+    if (!created) {
+      warnings.push(
+        `The repository has no label ${quoted(absent)} and this token cannot create one (that needs issues: write, which collect.yml does not grant). ` +
+          `Create it under Issues › Labels to label the next pull request; #${o.number} stays without it, and nothing else is affected.`
+      )
+    }
+  } else if (absent.length > 0) {
+    log(`Label ${quoted(absent)} does not exist in the repository; not created on an update (see the README's GitHub setup).`)
+  }
+  return { added: addedExisting || created, warnings }
 }
