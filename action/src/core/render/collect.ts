@@ -8,8 +8,9 @@
  * values are code spans and free text is Markdown-escaped; in plain text, controls are
  * shown as `\uXXXX`. Only counts are ever printed about devices and users.
  */
-import type { Candidate, CollectPlan, EvidenceSource, ExclusionRule, InvalidValue, Removal, Suppressed } from '../types.js'
+import type { Candidate, CollectPlan, ExclusionRule, InvalidValue, Removal, Suppressed } from '../types.js'
 import { clip, code, escapeMarkdown, plain, visible } from './escape.js'
+import { EVIDENCE_LEGEND, cellValue, clipMiddle, evidenceHeader, evidenceRow, ipIntro } from './evidence.js'
 import { certlessChecklist, certlessDetail, certlessHeadline, certlessHowToFind, certlessRuleText } from './certless.js'
 import { idleRemovalText, idleTables, lifecycleCommitLines, lifecycleReadMd, lifecycleReportTables, lifecycleText, removalCount } from './lifecycle.js'
 
@@ -29,8 +30,6 @@ export interface PrContext {
   source: string
 }
 
-// How many other-side values a table cell shows before "+N more".
-const OTHER_SIDE_SHOWN = 5
 // Reasons come from the exclusions file and warnings from sources: bounded per cell/line.
 const REASON_MAX = 300
 const WARNING_MAX = 500
@@ -38,14 +37,6 @@ const WARNINGS_SHOWN = 30
 // Tables that only inform get a sensible default length even when there is room.
 const BELOW_SHOWN = 10
 const INVALID_SHOWN = 50
-const INVALID_RAW_SHOWN = 120
-const VALUE_MAX = 300
-
-const SOURCE_LABEL: Record<EvidenceSource, string> = {
-  'tls-error': 'TLS error',
-  'bypass-log': 'bypassed (HTTP log)',
-  dashboard: 'dashboard (hand-added)'
-}
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`
@@ -136,38 +127,38 @@ function tableMd(t: MdTable, shown: number): string {
  * bounds values that did not come from the planner.
  */
 function val(v: string): string {
-  return code(clip(v, VALUE_MAX))
+  return cellValue(v)
 }
 
-function otherSideMd(c: Candidate): string {
-  const shown = c.otherSide.slice(0, OTHER_SIDE_SHOWN).map(val)
-  const more = Math.max(c.otherSideTotal - shown.length, 0)
-  if (more) shown.push(`+${more} more`)
-  return shown.length ? shown.join(', ') : '—'
+/** The window's year: dates in the evidence tables name only other years. */
+function yearOf(plan: CollectPlan): number {
+  const y = new Date(plan.observed.window.to).getUTCFullYear()
+  return Number.isFinite(y) ? y : 0
 }
 
-function candidateRow(c: Candidate): string {
-  return row([
-    c.kind,
-    val(c.value),
-    SOURCE_LABEL[c.source] ?? escapeMarkdown(String(c.source)),
-    String(c.stats.sessions),
-    String(c.stats.devices),
-    String(c.stats.users),
-    utc(c.stats.firstSeen),
-    utc(c.stats.lastSeen),
-    otherSideMd(c)
-  ])
-}
+const candidateRows = (plan: CollectPlan, cs: Candidate[]): string[] => cs.map((c) => evidenceRow(c, yearOf(plan)))
 
-const CANDIDATE_HEADER = ['Kind', 'Value', 'Evidence', 'Sessions', 'Devices', 'Users', 'First seen (UTC)', 'Last seen (UTC)', 'Seen with']
+/** The additions, one table per kind (hostnames first), so no Kind column is needed. */
+function additionTables(plan: CollectPlan, elsewhere: string): MdTable[] {
+  const hosts = plan.additions.filter((c) => c.kind !== 'ip')
+  const ips = plan.additions.filter((c) => c.kind === 'ip')
+  const one = (title: string, kind: 'host' | 'ip', cs: Candidate[], intro: string | undefined): MdTable => ({
+    title, total: cs.length, header: evidenceHeader(kind), rows: candidateRows(plan, cs), limit: cs.length, collapsed: false, elsewhere, ...(intro ? { intro } : {})
+  })
+  const ipNote = ipIntro(ips)
+  return [
+    one('Add hostnames', 'host', hosts, EVIDENCE_LEGEND),
+    one('Add IPs', 'ip', ips, hosts.length ? ipNote : [EVIDENCE_LEGEND, ipNote].filter(Boolean).join('\n\n'))
+  ]
+}
 
 function ruleMd(rule: ExclusionRule): string {
   return `${val(rule.value)} (line ${rule.line})`
 }
 
+/** Free text in a cell: bounded, and no word longer than a column can hold. */
 function reasonMd(reason: string): string {
-  return escapeMarkdown(clip(reason, REASON_MAX))
+  return escapeMarkdown(clip(reason, REASON_MAX).replace(/\S{41,}/g, (w) => clipMiddle(w, 40)))
 }
 
 function removalRow(r: Removal): string {
@@ -176,25 +167,16 @@ function removalRow(r: Removal): string {
 
 function suppressedRow(s: Suppressed): string {
   const c = s.candidate
-  return row([c.kind, val(c.value), ruleMd(s.rule), reasonMd(s.rule.reason), s.via ? val(s.via) : '—', String(c.stats.sessions), String(c.stats.devices)])
+  return row([val(c.value), ruleMd(s.rule), s.via ? val(s.via) : '—', String(c.stats.sessions), String(c.stats.devices), reasonMd(s.rule.reason)])
 }
 
 function invalidRow(v: InvalidValue): string {
-  return row([v.kind, code(clip(v.raw, INVALID_RAW_SHOWN)), reasonMd(v.reason), String(v.sessions)])
+  return row([v.kind, val(v.raw), reasonMd(v.reason), String(v.sessions)])
 }
 
 function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }): MdTable[] {
   return [
-    {
-      title: 'Add',
-      total: plan.additions.length,
-      header: CANDIDATE_HEADER,
-      rows: plan.additions.map(candidateRow),
-      limit: plan.additions.length,
-      collapsed: false,
-      intro: 'Strongest evidence first. "Seen with" lists the IPs a hostname failed on, or the hostnames seen on an IP.',
-      elsewhere: elsewhere.lists
-    },
+    ...additionTables(plan, elsewhere.lists),
     {
       title: 'Remove',
       total: plan.removals.length,
@@ -209,7 +191,7 @@ function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }):
     {
       title: 'Suppressed by exclusions',
       total: plan.suppressed.length,
-      header: ['Kind', 'Value', 'Excluded by', 'Reason', 'Via', 'Sessions', 'Devices'],
+      header: ['Value', 'Excluded by', 'Via', 'Sessions', 'Devices', 'Reason'],
       rows: plan.suppressed.map(suppressedRow),
       limit: plan.suppressed.length,
       collapsed: true,
@@ -218,8 +200,8 @@ function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }):
     {
       title: 'Held back by max-new-entries',
       total: plan.heldBack.length,
-      header: CANDIDATE_HEADER,
-      rows: plan.heldBack.map(candidateRow),
+      header: evidenceHeader('mixed'),
+      rows: candidateRows(plan, plan.heldBack),
       limit: plan.heldBack.length,
       collapsed: true,
       intro: 'Valid candidates over the cap; the next runs propose them once these are merged.',
@@ -230,8 +212,8 @@ function tables(plan: CollectPlan, elsewhere: { lists: string; other: string }):
     {
       title: 'Below threshold',
       total: plan.belowThreshold.length,
-      header: CANDIDATE_HEADER,
-      rows: plan.belowThreshold.map(candidateRow),
+      header: evidenceHeader('mixed'),
+      rows: candidateRows(plan, plan.belowThreshold),
       limit: Math.min(plan.belowThreshold.length, BELOW_SHOWN),
       collapsed: true,
       intro: `Fewer than ${plan.options.minSessions} sessions or ${plan.options.minDevices} devices; strongest first.`,
