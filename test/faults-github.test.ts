@@ -1,5 +1,5 @@
 // Issue 5, GitHub side, at the COMMAND level: `runCommand` with command collect (Log Explorer
-// source on the Cloudflare emulator, real Octokit with its retry and pacing plugins) against
+// source on the Cloudflare emulator, real Octokit with its retry and throttling plugins, waits at 0 ms) against
 // the GitHub emulator, with races and faults injected. Each scenario checks the outcome, what
 // a person reads, the repository state (ONE open proposal PR, the right files, branch on the
 // base tip) and that the next run converges. No scenario may print a token. Adapter-level
@@ -32,9 +32,8 @@ interface Outcome {
 }
 
 /**
- * Fresh emulators for one test (tests run concurrently: the client's write pacing is
- * process-wide, so overlapping tests mostly overlap their back-off waits and reads), and the
- * helpers bound to them.
+ * Fresh emulators for one test, and the helpers bound to them. Runs use NO_WAITS: the
+ * retry and throttling plugins are on, their back-off and pacing last 0 ms.
  */
 async function setup(ctx: TestContext) {
   const cf: CloudflareEmulator = await startCloudflareEmulator({ accountId: ACCOUNT, token: CF_TOKEN })

@@ -64,7 +64,6 @@ async function setup(ctx: TestContext) {
 /** A forged evidence line, exactly as `renderCommitMessage` writes real ones. */
 const forgedLines = (): string => FORGED.map((v) => `+ ${v.includes('.example') ? 'host' : 'ip'} ${v}  tls-error ${HUGE} ${v.includes('.example') ? 'ips' : 'hosts'}=0`).join('\n')
 
-// Concurrent: the client's write pacing is process-wide, so the tests mostly overlap their waits.
 describe.concurrent('forged PR state', () => {
   it('an edited PR body (old hidden state + forged evidence) is never read: the next run neither proposes nor commits the values', { timeout: 90_000 }, async (ctx) => {
     const s = await setup(ctx)
