@@ -289,6 +289,37 @@ describe('logpush fast path vs JSON.parse reference', () => {
     }
   })
 
+  it('agrees when key positions jump from line to line, keys come and go, and the order changes', () => {
+    // The scanner looks for each key near where it was in the previous line, then backwards:
+    // padding of random width before, between and after the keys moves them far both ways.
+    const rnd = prng(99)
+    const int = (k: number): number => Math.floor(rnd() * k)
+    const pad = (): string => 'x'.repeat(int(3) === 0 ? 0 : int(400))
+    const keys = ['ConnectionCloseReason', 'DeviceID', 'Email', 'OriginIP', 'OriginPort', 'SNI', 'SessionEndTime', 'SessionStartTime', 'UserID']
+    const lines: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      const t = (NOW - int(2 * 86_400_000) + 3_600_000) * 1_000_000
+      const v: Record<string, unknown> = {
+        ConnectionCloseReason: ['CLIENT_TLS_ERROR', 'CLIENT_CLOSED', 'ORIGIN_CLOSED'][int(3)], DeviceID: `dev${int(6)}`, Email: `u${int(3)}@corp.example`,
+        OriginIP: ['192.0.2.1', '198.51.100.77', '203.0.113.200'][int(3)], OriginPort: [443, 8443, 80][int(3)],
+        SNI: ['www.google.com', 'api.pinned.example', '', 'telemetry.vendor.example'][int(4)], SessionEndTime: t + 5, SessionStartTime: t, UserID: int(2) === 0 ? '' : `user${int(3)}`
+      }
+      const order = int(4) === 0 ? [...keys].sort(() => rnd() - 0.5) : keys
+      const o: Record<string, unknown> = { A: pad() }
+      for (const k of order) {
+        if (int(12) === 0) continue
+        o[k] = v[k]
+        o[`${k}Pad`] = pad()
+      }
+      o.Z = pad()
+      lines.push(JSON.stringify(o))
+    }
+    const text = Buffer.from(lines.join('\n'))
+    const want = plain(reference(lines))
+    expect(plain(scan(text, () => 1 << 20))).toEqual(want)
+    expect(plain(scan(text, () => 1 + int(5000)))).toEqual(want)
+  })
+
   it('mostly takes the fast path on ordinary lines', () => {
     const line = JSON.stringify({ ConnectionCloseReason: 'CLIENT_CLOSED', OriginIP: '192.0.2.1', OriginPort: 443, SNI: 'a.example', SessionStartTime: (NOW - 1000) * 1e6 })
     const agg = new Aggregator(RULES)

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { progressReporter, readLogpush, type LogpushOptions } from '../action/src/sources/logpush/index.js'
+import { defaultThreads, progressReporter, readLogpush, type LogpushOptions } from '../action/src/sources/logpush/index.js'
+import { addUser, type Users } from '../action/src/sources/logpush/aggregate.js'
 import { MAX_LINE } from '../action/src/sources/logpush/scan.js'
 import type { ExclusionRule } from '../action/src/core/types.js'
 import { epochToMs, parseTime } from '../action/src/sources/logpush/time.js'
@@ -286,5 +287,24 @@ describe('make-sample', () => {
     expect(o.ipHosts.get('192.0.2.45')).toBeUndefined()
     expect([...o.bypassedHosts.keys()]).toEqual(['cdn.pinnedbank.example'])
     expect(o.stats.inWindow).toBe(o.stats.records.zero_trust_network_sessions! + o.stats.records.gateway_http! + o.stats.records.gateway_network!)
+  })
+})
+
+describe('compact evidence and thread defaults', () => {
+  it('keeps one user as a plain string and makes a Set only for a second distinct one', () => {
+    const cases: [Users, string, Users][] = [
+      [undefined, 'u1', 'u1'],
+      ['u1', 'u1', 'u1'],
+      ['u1', 'U1', new Set(['u1', 'U1'])],
+      ['u1', 'u2', new Set(['u1', 'u2'])],
+      [new Set(['u1', 'u2']), 'u2', new Set(['u1', 'u2'])],
+      [new Set(['u1', 'u2']), 'u3', new Set(['u1', 'u2', 'u3'])]
+    ]
+    for (const [before, u, after] of cases) expect(addUser(before, u)).toEqual(after)
+  })
+
+  it('scans on this thread (inflate on the threadpool) up to 3 cores, on a worker per two cores from 4', () => {
+    const cases: [number, number][] = [[1, 1], [2, 1], [3, 1], [4, 2], [5, 2], [8, 4], [64, 32]]
+    for (const [cores, threads] of cases) expect(defaultThreads(cores)).toBe(threads)
   })
 })

@@ -34,7 +34,25 @@ export interface DevAcc {
   sessions: number
   first: number
   last: number
-  users: Set<string>
+  /** Its users: most devices have one, kept as a plain string; a Set only from the second. */
+  users: Users
+}
+
+/** Distinct users: none, one, or several. */
+export type Users = undefined | string | Set<string>
+
+/** `users` with `u` added; a new Set only when a second distinct user appears. */
+export function addUser(users: Users, u: string): Users {
+  if (users === undefined || users === u) return users ?? u
+  if (typeof users === 'string') return new Set([users, u])
+  users.add(u)
+  return users
+}
+
+function eachUser(users: Users, f: (u: string) => void): void {
+  if (users === undefined) return
+  if (typeof users === 'string') f(users)
+  else for (const u of users) f(u)
 }
 
 /** Per key: device id ('' = none logged) to its sessions. */
@@ -138,7 +156,7 @@ function mergeAccs(into: Map<string, Acc>, from: Map<string, Acc>): void {
         c.sessions += d.sessions
         if (d.first < c.first) c.first = d.first
         if (d.last > c.last) c.last = d.last
-        for (const u of d.users) c.users.add(u)
+        eachUser(d.users, (u) => { c.users = addUser(c.users, u) })
       }
     }
   }
@@ -157,7 +175,7 @@ function statsOf(acc: Acc, drop: Set<string>): Stats | undefined {
     if (dev !== '') devices++
     if (d.first < first) first = d.first
     if (d.last > last) last = d.last
-    for (const u of d.users) users.add(u)
+    eachUser(d.users, (u) => users.add(u))
   }
   return sessions === 0 ? undefined : { sessions, devices, users: users.size, firstSeen: first, lastSeen: last }
 }
@@ -253,12 +271,12 @@ export class Aggregator {
     if (acc === undefined) map.set(key, (acc = new Map()))
     const dev = nonEmpty(o.DeviceID) ?? ''
     let d = acc.get(dev)
-    if (d === undefined) acc.set(dev, (d = { sessions: 0, first: t, last: t, users: new Set() }))
+    if (d === undefined) acc.set(dev, (d = { sessions: 0, first: t, last: t, users: undefined }))
     d.sessions++
     if (t < d.first) d.first = t
     if (t > d.last) d.last = t
     const user = nonEmpty(o.UserID) ?? nonEmpty(o.Email)
-    if (user !== undefined) d.users.add(user)
+    if (user !== undefined) d.users = addUser(d.users, user)
   }
 
   /** The slow path and the definition: one parsed JSON value from one line. */

@@ -102,6 +102,20 @@ type Slicer = (this: Buffer, start: number, end: number) => string
 const latin1: Slicer = (Buffer.prototype as unknown as { latin1Slice?: Slicer }).latin1Slice ??
   function (this: Buffer, s: number, e: number) { return this.toString('latin1', s, e) }
 
+/**
+ * A cache slot hash of s[from, to) from its length and at most 9 of its characters: enough to
+ * spread device ids and hostnames, cheaper than reading every character. A collision only
+ * costs a cache miss: a slot is used only after its string compares equal.
+ */
+function sampleHash(s: string, from: number, to: number): number {
+  const n = to - from
+  if (n === 0) return 0
+  let h = n
+  const step = n > 8 ? n >> 3 : 1
+  for (let i = to - 1; i >= from; i -= step) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
+  return h ^ (h >>> 15)
+}
+
 function isWs(c: number): boolean {
   return c === 32 || c === 9 || c === 13
 }
@@ -268,8 +282,10 @@ export class LineScanner {
   /**
    * Position of key k's value in [ls, le), or ABSENT, or UNSURE (present but not as `"K":`).
    * The search starts a little before where the key was in the previous line, measured from
-   * `anchor` (the key found just before it in this line, or the line start), so that only
-   * the values in between can shift it.
+   * `anchor` (a key found before in this line, or a line end), so that only the values in
+   * between can shift it. When the key is not in [q, le) it is looked for backwards from q:
+   * one short scan instead of a forward scan from the line start. A cursor per key ("the next
+   * occurrence after X is at Y") keeps a key that no line has from costing a scan per line.
    */
   private find(k: number, ls: number, le: number, anchor: number): number {
     const s = this.s
@@ -279,11 +295,29 @@ export class LineScanner {
       let q = anchor + pred - SLACK
       if (q < ls) q = ls
       if (q < le) {
-        const r = s.indexOf(pat, q)
-        if (r !== -1 && r < le) {
+        let r: number
+        const from = this.exFrom[k] as number
+        const occ = this.exOcc[k] as number
+        if (from <= q && occ >= q) r = occ
+        else {
+          r = s.indexOf(pat, q)
+          if (r === -1) r = Infinity
+          this.exFrom[k] = q
+          this.exOcc[k] = r
+        }
+        if (r < le) {
           this.pred[k] = r - anchor
           return r + pat.length
         }
+        // Not in [q, le): the only place left in this line is [ls, q).
+        if (q > ls) {
+          const b = s.lastIndexOf(pat, q - 1)
+          if (b >= ls) {
+            this.pred[k] = b - anchor
+            return b + pat.length
+          }
+        }
+        return this.loose(k, ls, le)
       }
     }
     if (!((this.exFrom[k] as number) <= ls && (this.exOcc[k] as number) >= ls)) {
@@ -296,8 +330,13 @@ export class LineScanner {
       this.pred[k] = r - anchor
       return r + pat.length
     }
+    return this.loose(k, ls, le)
+  }
+
+  /** UNSURE when key k is in [ls, le) in some other spelling than `"K":`, else ABSENT. */
+  private loose(k: number, ls: number, le: number): number {
     if (!((this.loFrom[k] as number) <= ls && (this.loOcc[k] as number) >= ls)) {
-      const l = s.indexOf(LOOSE[k] as string, ls)
+      const l = this.s.indexOf(LOOSE[k] as string, ls)
       this.loFrom[k] = ls
       this.loOcc[k] = l === -1 ? Infinity : l
     }
@@ -310,15 +349,9 @@ export class LineScanner {
     const s = this.s
     const c = s.charCodeAt(v)
     if (c === QUOTE) {
-      let close = v + 1
-      let h = 0
-      for (; close < le; close++) {
-        const d = s.charCodeAt(close)
-        if (d === QUOTE) break
-        h = (Math.imul(h, 31) + d) | 0
-      }
-      this.vh = h
-      if (close >= le - 1) return V_UNSURE
+      const close = s.indexOf('"', v + 1)
+      if (close === -1 || close >= le - 1) return V_UNSURE
+      this.vh = sampleHash(s, v + 1, close)
       const after = s.charCodeAt(close + 1)
       if (after !== COMMA && after !== RBRACE) return V_UNSURE
       this.vs = v + 1
@@ -470,7 +503,7 @@ export class LineScanner {
       if (kind === V_UNSURE) return undefined
       if (kind === V_NUM || (kind === V_STR && this.ve > this.vs)) return this.timeOf(kind)
     }
-    const set = this.find(SET, ls, le, ls)
+    const set = this.find(SET, ls, le, le)
     return set === UNSURE ? undefined : this.timeAt(set, le)
   }
 
@@ -539,7 +572,7 @@ export class LineScanner {
     }
     const t = this.sessionTime(ls, le, sst)
     if (t === undefined) return this.slow(ls, le)
-    const sni = this.find(SNI, ls, le, oip >= 0 ? oip : ls)
+    const sni = this.find(SNI, ls, le, sst >= 0 ? sst : oip >= 0 ? oip : ls)
     if (sni === UNSURE) return this.slow(ls, le)
     if (t === null) return agg.malformed()
     if (!agg.inside(t)) {
@@ -584,7 +617,8 @@ export class LineScanner {
     // Logpush writes fields in alphabetical order: CCR, OriginIP, SNI, SessionStartTime.
     const ccr = this.find(CCR, ls, le, ls)
     const oip = this.find(OIP, ls, le, ccr >= 0 ? ccr : ls)
-    const sst = this.find(SST, ls, le, oip >= 0 ? oip : ls)
+    // SessionStartTime is near the end, after fixed-width fields: measured from the line end.
+    const sst = this.find(SST, ls, le, le)
     if (ccr === UNSURE || sst === UNSURE || oip === UNSURE) return this.slow(ls, le)
     const agg = this.agg
     if (ccr >= 0 || sst >= 0 || oip >= 0) return this.session(ls, le, ccr, oip, sst)
