@@ -14,6 +14,8 @@
  *   bot's only when it carries the trailer AND GitHub reports it verified, authored by a
  *   Bot account and committed by GitHub (or a Bot). The trailer alone is a line of text
  *   anyone can type.
+ * - The body is rewritten on every run; from the current one only the reviewer's ticks
+ *   under "Before merging" are kept (`carryTicks`), never anything that is proposed.
  * - A run with nothing to change writes nothing. If a proposal PR is open at that point,
  *   its content is obsolete (merged another way, or all excluded): the adapter closes it
  *   with a comment and keeps the branch (so a person can still read or reopen it).
