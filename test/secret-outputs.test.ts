@@ -225,8 +225,8 @@ describe('a gateway_http failure quoting both tokens reaches no output', () => {
     ]
     expect(found).toEqual([])
     // The failure is still reported, redacted, where a person reads it.
-    expect(pr!.body).toMatch(/dataset gateway\\_http is not available/)
-    expect(r.summary).toMatch(/dataset gateway\\_http is not available/)
+    expect(pr!.body).toMatch(/dataset gateway_http is not available/)
+    expect(r.summary).toMatch(/dataset gateway_http is not available/)
     expect(stdout).toMatch(/::warning::.*dataset gateway_http is not available/)
     expect(pr!.body).toContain('\\*\\*\\*')
   })

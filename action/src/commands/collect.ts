@@ -8,7 +8,7 @@
  */
 import { buildCollectPlan, type CollectInput } from '../core/plan.js'
 import { carriedFromCommit, type BotCommitContent } from '../core/carried.js'
-import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText } from '../core/render/collect.js'
+import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText, type SummaryContext } from '../core/render/collect.js'
 import type { Candidate, CollectPlan, ExclusionRule, ListedSince, Observations, Rejection } from '../core/types.js'
 import { formatListFile } from '../core/listfile.js'
 import type { Inputs } from '../inputs.js'
@@ -109,10 +109,13 @@ export async function collect(
     ...(await lifecycleOf(rt, inputs, deps, current))
   })
   for (const w of plan.warnings) rt.log.warning(w)
-  rt.print(renderText(plan))
+  rt.print(renderText(plan, { dryRun: inputs['dry-run'] }))
   rt.setOutput?.('added', String(plan.additions.length))
   rt.setOutput?.('removed', String(plan.removals.length + (plan.lifecycle?.idle.removals.length ?? 0)))
-  if (rt.summary) await rt.summary(renderSummary(plan))
+  // Written once the outcome is known, so it can link the pull request; also when that step fails.
+  const summarize = async (pullRequest?: SummaryContext['pullRequest']): Promise<void> => {
+    if (rt.summary) await rt.summary(renderSummary(plan, { dryRun: inputs['dry-run'], ...(pullRequest ? { pullRequest } : {}) }))
+  }
 
   const nextIps = formatListFile(files.ips.header, plan.next.ips, 'ip')
   const nextHosts = formatListFile(files.hosts.header, plan.next.hosts, 'host')
@@ -123,26 +126,35 @@ export async function collect(
   if (inputs['dry-run']) {
     if (deps.proposals) rt.print(`\n--- pull request (dry run) ---\n${renderPrTitle(plan)}\n\n${renderPrBody(plan, prContext(rt, inputs))}`)
     rt.log.info('Dry run: nothing written.')
+    await summarize()
     return { plan, operation: 'dry-run' }
   }
 
   if (!deps.proposals) {
     for (const f of changed) await rt.writeText(f.path, f.content)
     rt.log.info(changed.length ? `Wrote ${changed.map((f) => f.path).join(', ')}.` : 'List files already up to date.')
+    await summarize()
     return { plan, operation: changed.length ? 'written' : 'unchanged' }
   }
 
   if (changed.length === 0 && !open) {
     rt.log.info('Nothing new to propose and no open proposal: no commit, no pull request.')
+    await summarize()
     return { plan, operation: 'none' }
   }
   // Masked again after rendering: everything GitHub stores passes through the redactor.
-  const result = await deps.proposals.upsert({
-    files: changed,
-    message: redact(renderCommitMessage(plan)),
-    title: redact(renderPrTitle(plan)),
-    body: redact(renderPrBody(plan, prContext(rt, inputs)))
-  })
+  const result = await deps.proposals
+    .upsert({
+      files: changed,
+      message: redact(renderCommitMessage(plan)),
+      title: redact(renderPrTitle(plan)),
+      body: redact(renderPrBody(plan, prContext(rt, inputs)))
+    })
+    .catch(async (e: unknown) => {
+      await summarize()
+      throw e
+    })
+  await summarize(result)
   if (result.operation === 'blocked-human-commits') {
     rt.log.warning(`Someone pushed to ${inputs['pr-branch']}; collect leaves that branch and its pull request alone. Merge or close it, then the next run proposes again.`)
   }

@@ -11,6 +11,9 @@ export interface CarriedDrops {
 }
 
 function emptyWindow(stats: Observations['stats']): string[] {
+  // Log Explorer's `records` are only the sessions its failure queries matched: a quiet day
+  // reads 0. The source counts every session itself when nothing failed, and warns then.
+  if (stats.source === 'log-explorer') return []
   const records = Object.values(stats.records).reduce((n: number, x) => n + num(x), 0)
   if (records === 0) {
     return [

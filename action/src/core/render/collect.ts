@@ -299,7 +299,7 @@ function observedMd(plan: CollectPlan): string {
     '### What was read',
     '',
     `- Source: ${escapeMarkdown(o.source)} · window ${windowText(plan)}`,
-    `- Records: ${datasets.length ? datasets.join(' · ') : 'none'} · in window ${o.inWindow} · malformed lines ${o.malformedLines}${files}${queries}`,
+    `- ${o.source === 'log-explorer' ? 'Matched by the queries (failing sessions, bypassed requests, hostnames on candidate IPs)' : 'Records'}: ${datasets.length ? datasets.join(' · ') : 'none'} · in window ${o.inWindow} · malformed lines ${o.malformedLines}${files}${queries}`,
     `- Already listed (no change): ${plan.alreadyListed}`,
     `- Thresholds: min-sessions ${opt.minSessions} · min-devices ${opt.minDevices} · max-new-entries ${capText(opt.maxNewEntries)}`,
     ...(plan.certless ? [`- Devices without the certificate: ${plan.certless.devices.length} of ${plan.certless.devicesSeen} seen (${certlessRuleText(plan.certless)})`] : []),
@@ -321,7 +321,7 @@ const checklist = (plan: CollectPlan): string => [
 function linkOrCode(url: string | undefined, label: string): string {
   if (!url) return ''
   // Only a plain https URL becomes a link; anything else is shown, not followed.
-  if (/^https:\/\/[A-Za-z0-9._~:/?#[\]@!$&'*+,;=%-]+$/.test(url) && !/[()]/.test(url)) return ` · [${label}](${url})`
+  if (/^https?:\/\/[A-Za-z0-9._~:/?#[\]@!$&'*+,;=%-]+$/.test(url) && !/[()]/.test(url)) return ` · [${label}](${url})`
   return ` · ${label}: ${code(url)}`
 }
 
@@ -401,11 +401,40 @@ export function renderPrBody(plan: CollectPlan, ctx: PrContext): string {
  * Markdown for `$GITHUB_STEP_SUMMARY`: the same tables as the PR body (same escaping),
  * without the checklist; at most {@link SUMMARY_LIMIT} bytes.
  */
-export function renderSummary(plan: CollectPlan): string {
-  const head = headerMd(plan, 'gateway-tls-bypass collect', ` · ${windowText(plan)}`)
-  const ts = tables(plan, { lists: 'see the commit message of the proposal', other: 'see the run log' })
+export function renderSummary(plan: CollectPlan, run: SummaryContext = {}): string {
+  const title = run.dryRun ? 'gateway-tls-bypass collect (dry run: nothing written)' : 'gateway-tls-bypass collect'
+  const head = headerMd(plan, title, ` · ${windowText(plan)}${summaryPrLink(run.pullRequest)}`)
+  const ts = tables(plan, { lists: 'the run log and the commit message list every one', other: 'the run log lists the strongest' })
   const bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
-  return fit((shown) => assemble([head, certlessMd(plan), ...ts.map((t, i) => tableMd(t, shown[i] ?? 0)), observedMd(plan)]), ts, SUMMARY_LIMIT, bytes)
+  return fit((shown) => assemble([head, certlessMd(plan), ...ts.map((t, i) => tableMd(t, shown[i] ?? 0)), observedMd(plan)]), ts, SUMMARY_TABLES_LIMIT, bytes)
+}
+
+/** What the job summary says besides the plan: a dry run, and the PR collect opened or updated. */
+export interface SummaryContext {
+  dryRun?: boolean
+  pullRequest?: { number?: number; url?: string; operation?: string }
+}
+
+/**
+ * Bytes of a job summary. Far below GitHub's 1 MiB ({@link SUMMARY_LIMIT}): a page of
+ * 12,000 rows is unreadable, and the run log lists every addition.
+ */
+export const SUMMARY_TABLES_LIMIT = 100_000
+
+const PR_OUTCOME: Record<string, string> = {
+  created: 'opened',
+  updated: 'updated',
+  unchanged: 'unchanged',
+  closed: 'closed (nothing left to propose)',
+  'blocked-human-commits': 'left alone: someone pushed to its branch'
+}
+
+/** ` · [pull request #12](url) updated`: the PR this run opened, updated or left alone. */
+function summaryPrLink(pr: SummaryContext['pullRequest']): string {
+  if (!pr?.url && (pr?.number === undefined || !Number.isSafeInteger(pr.number))) return ''
+  const label = `pull request${pr.number !== undefined && Number.isSafeInteger(pr.number) ? ` #${pr.number}` : ''}`
+  const outcome = pr.operation === undefined ? '' : ` ${PR_OUTCOME[pr.operation] ?? escapeMarkdown(pr.operation)}`
+  return `${linkOrCode(pr.url, label) || ` · ${label}`}${outcome}`
 }
 
 // ---------------------------------------------------------------------------------------
@@ -479,12 +508,12 @@ function candidateTable(cs: Candidate[], shown: number): string[] {
       c.kind,
       visible(c.value),
       c.source,
-      String(c.stats.sessions),
+      c.source === 'bypass-log' ? `${c.stats.sessions} requests` : String(c.stats.sessions),
       String(c.stats.devices),
       String(c.stats.users),
       utc(c.stats.firstSeen),
       utc(c.stats.lastSeen),
-      `${others.join(', ')}${more > 0 ? ` +${more} more` : ''}` || '-'
+      `${others.join(', ')}${more > 0 ? ` +${more} more` : ''}` || (c.kind === 'ip' && c.source === 'tls-error' ? '! no hostname seen on this IP' : '-')
     ]
   })
   const out = columns([head, ...rows], [false, false, false, true, true, true, false, false, false])
@@ -517,9 +546,9 @@ function onlyCertlessText(plan: CollectPlan): string[] {
 }
 
 /** Terminal text for the CLI and the demo: aligned columns, no Markdown, controls escaped. */
-export function renderText(plan: CollectPlan): string {
+export function renderText(plan: CollectPlan, run: { dryRun?: boolean } = {}): string {
   const o = plan.observed
-  const out: string[] = [`collect: ${counts(plan)} (${visible(o.source)}, ${windowText(plan)})`]
+  const out: string[] = [`collect${run.dryRun ? ' (dry run: nothing is written)' : ''}: ${counts(plan)} (${visible(o.source)}, ${windowText(plan)})`]
   if (plan.warnings.length) {
     out.push('', 'Warnings:')
     for (const w of plan.warnings) out.push(`  ! ${visible(clip(w, WARNING_MAX))}`)
