@@ -168,6 +168,18 @@ describe.concurrent('rejections through the emulators', () => {
   })
 })
 
+describe('findRejections when GitHub will not say who closed a PR', () => {
+  it('a 403 on the issue: that PR counts as no rejection, with a line saying why; the run goes on', { timeout: 60_000 }, async (ctx) => {
+    const s = await setup(ctx)
+    await s.collect({ hosts: [BANK] })
+    await s.gh.closeAsHuman(1)
+    s.gh.inject({ method: 'GET', path: /\/issues\/1$/, status: 403 })
+    const next = await s.collect({ hosts: [BANK] })
+    expect(next.text).toContain('Pull request #1: cannot read who closed it (HTTP 403); its proposals do not count as rejected.')
+    expect(next.added).toEqual([BANK])
+  })
+})
+
 describe('findRejections bounds', () => {
   it('examines at most maxPulls closed proposals and says so', { timeout: 60_000 }, async () => {
     const gh = await startGitHubEmulator({ files: { 'lists/ips.txt': '', 'lists/hosts.txt': '' } })

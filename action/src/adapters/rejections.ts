@@ -119,8 +119,15 @@ async function botMessage(octokit: Octokit, q: RejectionQuery, pull: ClosedPull,
 
 /** True when a person closed the PR; collect (a Bot) closes proposals that became obsolete. */
 async function closedByPerson(octokit: Octokit, q: RejectionQuery, pull: ClosedPull, log: (m: string) => void): Promise<boolean> {
-  const issue = await octokit.rest.issues.get({ owner: q.owner, repo: q.repo, issue_number: pull.number })
-  const by = issue.data.closed_by
+  let by: { type?: string } | null | undefined
+  try {
+    by = (await octokit.rest.issues.get({ owner: q.owner, repo: q.repo, issue_number: pull.number })).data.closed_by
+  } catch (e) {
+    const status = (e as { status?: unknown }).status
+    if (status !== 403 && status !== 404) throw e
+    log(`Pull request #${pull.number}: cannot read who closed it (HTTP ${status}); its proposals do not count as rejected.`)
+    return false
+  }
   if (by === null || by === undefined) {
     log(`Pull request #${pull.number}: GitHub does not say who closed it; its proposals do not count as rejected.`)
     return false
