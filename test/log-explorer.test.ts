@@ -514,12 +514,16 @@ describe('queryLogExplorer against the emulator', () => {
     expect(e.sqlQueries.at(-1)?.sql).toBe("SELECT COUNT(*) AS n FROM zero_trust_network_sessions WHERE date >= '2026-10-01' AND date <= '2026-10-02' AND sessionstarttime >= '2026-10-01T22:00:00Z' AND sessionstarttime < '2026-10-02T04:00:00Z'")
   })
 
-  it('does not warn when there is traffic but nothing failed', async () => {
+  it('does not warn when there is traffic but nothing failed, and reports the real count (a quiet day)', async () => {
     const { emu: e, client } = await boot()
-    await e.setLogRows('zero_trust_network_sessions', fixture().zt.filter((r) => r.ConnectionCloseReason === 'CLIENT_CLOSED'))
+    const quiet = fixture().zt.filter((r) => r.ConnectionCloseReason === 'CLIENT_CLOSED' && t(String(r.SessionStartTime)) >= WINDOW.from && t(String(r.SessionStartTime)) < WINDOW.to)
+    expect(quiet.length).toBeGreaterThan(0)
+    await e.setLogRows('zero_trust_network_sessions', quiet)
     const p = run(e, client)
     const got = await p
     expect(got.hostFailures.size).toBe(0)
+    expect(got.stats.records.zero_trust_network_sessions).toBe(quiet.length)
+    expect(got.stats.inWindow).toBe(quiet.length)
     expect(got.stats.warnings).toEqual([])
     expect(p.lines.some((l) => /none failing TLS inspection/.test(l))).toBe(true)
   })

@@ -109,7 +109,9 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
 
   const ipHosts = await readIpHosts(ctx, window, ipRows, o.exclusions ?? [], records)
   const bypassedHosts = bypassPolicy === undefined ? new Map<string, Stats>() : await readBypassed(ctx, window, bypassPolicy, records)
-  if (hostRows.length === 0 && ipRows.length === 0 && pairRows.length === 0) await checkNotEmpty(ctx, window)
+  // A quiet day: nothing failed. Count every session, so the run shows the real volume read
+  // (200 sessions, none failing) and warns only when there was no data at all.
+  if (hostRows.length === 0 && ipRows.length === 0 && pairRows.length === 0) records.add('zero_trust_network_sessions', [{ sessions: await checkNotEmpty(ctx, window) }])
   const usage = await readUsageFor(ctx, o, bypassPolicy)
 
   return {
@@ -288,16 +290,19 @@ async function readUsageFor(ctx: Ctx, o: LogExplorerOptions, policy: { name?: st
 }
 
 // "No rows" is not "no failures": make sure the dataset has data at all for the window.
-async function checkNotEmpty(ctx: Ctx, window: TimeWindow): Promise<void> {
+/** Counts every session in the window (0 when the count could not be read) and warns when there are none. */
+async function checkNotEmpty(ctx: Ctx, window: TimeWindow): Promise<number> {
   const raw = await required(runSql(ctx, buildSql({ kind: 'count', window }, MAX_ROWS, ctx.time), 'zero_trust_network_sessions'))
   const n = parseCount(raw)
   if (n === undefined) {
     ctx.malformed.set('count', (ctx.malformed.get('count') ?? 0) + 1)
+    return 0
   } else if (n === 0) {
     ctx.warnings.push(`Log Explorer: zero_trust_network_sessions has no sessions at all between ${rfc3339(window.from)} and ${rfc3339(window.to)}: the dataset may not be enabled in Log Explorer (or was enabled later), or there was no traffic. This is not evidence that nothing failed.`)
   } else {
     ctx.log(`Log Explorer: ${n} sessions in the window, none failing TLS inspection on the selected ports`)
   }
+  return n
 }
 
 function finalStats(ctx: Ctx, records: Records): SourceStats {
