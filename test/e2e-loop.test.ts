@@ -178,7 +178,8 @@ describe('the whole loop through the bundled action', () => {
     const pr = openPulls()[0]!
     expect(r.outputs.added).toBe('1')
     expect(await gh.readFile(pr.head.ref, 'lists/ips.txt')).toContain('\n203.0.113.99\n')
-    expect(pr.body).toMatch(/dashboard/i)
+    expect(pr.body).toContain('`203.0.113.99` <sub>hand-added</sub>')
+    expect(pr.body).toMatch(/added by hand in the Gateway dashboard/)
   })
 
   it('check on a PR shows the plan that sync then applies, with zero writes', async () => {

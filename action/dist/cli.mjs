@@ -17,7 +17,7 @@ import {
   runCommand,
   visible,
   widestOf
-} from "./chunks/chunk-EGGQYGZH.mjs";
+} from "./chunks/chunk-KL5DELR3.mjs";
 import {
   canonicalHost,
   canonicalIp,

@@ -8,7 +8,7 @@ import {
   require_tunnel,
   require_undici,
   runCommand
-} from "./chunks/chunk-EGGQYGZH.mjs";
+} from "./chunks/chunk-KL5DELR3.mjs";
 import {
   __toESM
 } from "./chunks/chunk-OBCUCBP5.mjs";
