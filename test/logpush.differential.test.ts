@@ -12,7 +12,7 @@ import { readLogpush } from '../action/src/sources/logpush/index.js'
 import { Aggregator } from '../action/src/sources/logpush/aggregate.js'
 import { LineScanner, MAX_LINE } from '../action/src/sources/logpush/scan.js'
 import { scanFile } from '../action/src/sources/logpush/files.js'
-import { scanThreaded } from '../action/src/sources/logpush/threads.js'
+import { scanShared, type FileDone } from '../action/src/sources/logpush/threads.js'
 import { parseTime } from '../action/src/sources/logpush/time.js'
 
 const NOW = Date.UTC(2026, 9, 15, 12)
@@ -362,11 +362,32 @@ describe('logpush fast path vs JSON.parse reference', () => {
     const files = (await readdir(join(dir, 'zero_trust_network_sessions'), { recursive: true })).filter((f) => f.endsWith('.log.gz')).map((f) => join(dir, 'zero_trust_network_sessions', f))
     expect(files.length).toBeGreaterThanOrEqual(2)
     const threaded = new Aggregator(RULES)
-    expect(await scanThreaded(files, threaded, 2, () => {})).toBe(true)
+    const done: FileDone[] = []
+    // lanes 0: this thread reads nothing unless a worker fails, so the workers must have read every file.
+    expect(await scanShared(files, threaded, { workers: 2, lanes: 0, workerLanes: 2, onFile: (d) => done.push(d) })).toEqual({ onWorkers: files.length })
+    expect(done.map((d) => d.file).sort()).toEqual(files.slice().sort())
     const here = new Aggregator(RULES)
     for (const f of files) await scanFile(f, here, () => {})
     const obs = (a: Aggregator): unknown => plain(a.toObservations({ filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] }))
     expect(obs(threaded)).toEqual(obs(here))
+  })
+
+  it('reads the files of a worker that fails here, each exactly once, even those it had reported done', async () => {
+    const files = (await readdir(join(dir, 'zero_trust_network_sessions'), { recursive: true })).filter((f) => f.endsWith('.log.gz')).map((f) => join(dir, 'zero_trust_network_sessions', f))
+    const here = new Aggregator(RULES)
+    for (const f of files) await scanFile(f, here, () => {})
+    const obs = (a: Aggregator): unknown => plain(a.toObservations({ filesRead: 0, filesSkipped: 0, filesCorrupt: 0, warnings: [] }))
+    // Reports its first file done (without ever posting a partial), then dies on the next.
+    const flaky = `const { parentPort } = require('node:worker_threads'); let n = 0
+      parentPort.on('message', (m) => { if (n++ > 0) throw new Error('boom'); parentPort.postMessage({ kind: 'file', file: m.file, outcome: 'ok', bytes: 1, records: 1 }) })`
+    const scripts = [{ entry: 'throw new Error("no start")', eval: true }, { entry: flaky, eval: true }, null]
+    for (const script of scripts) {
+      const agg = new Aggregator(RULES)
+      const done: FileDone[] = []
+      expect(await scanShared(files, agg, { workers: 2, lanes: 0, workerLanes: 1, onFile: (d) => done.push(d), script })).toEqual({ onWorkers: 0 })
+      expect(done.map((d) => d.file).sort()).toEqual(files.slice().sort())
+      expect(obs(agg)).toEqual(obs(here))
+    }
   })
 
   it('agrees on arbitrary records (property)', () => {

@@ -2,12 +2,11 @@
  * Logpush source: reads a directory of Logpush objects (gzip NDJSON, any of the Zero Trust
  * datasets, in any layout) into `Observations`, in constant memory.
  *
- * Memory does not grow with ordinary traffic (see `aggregate.ts` for what is kept). Inflate
- * runs on libuv's threadpool, several files at once, while a thread scans what comes out. On
- * up to 3 cores that thread is this one: inflate is more than half of the work, so one scanning
- * thread already keeps two cores busy, and a worker would only add an isolate (measured on 1M
- * records: 6 instead of 8.5 CPU seconds, 125 instead of 185 MB). With more cores, worker threads
- * scan whole files each (`threads.ts`) and their partial aggregates are merged exactly.
+ * Memory does not grow with ordinary traffic (see `aggregate.ts` for what is kept). Scanning
+ * costs about as much CPU as inflating, so one scanning thread is the bottleneck even on 2
+ * cores: this thread and worker threads take whole files from one queue (`threads.ts`),
+ * each inflating its files on libuv's threadpool, and the workers' partial aggregates are
+ * merged exactly.
  */
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
@@ -15,8 +14,8 @@ import { basename } from 'node:path'
 import type { CertlessThresholds } from '../../core/devices.js'
 import type { ExclusionRule, Observations } from '../../core/types.js'
 import { Aggregator } from './aggregate.js'
-import { beforeWindow, listFiles, scanFile, type FileOutcome, type Listing } from './files.js'
-import { scanThreaded } from './threads.js'
+import { beforeWindow, listFiles, type FileOutcome, type Listing } from './files.js'
+import { scanShared } from './threads.js'
 
 /** Progress of a `readLogpush` run. `bytesRead` counts compressed bytes. */
 export interface LogpushProgress {
@@ -44,9 +43,9 @@ export interface LogpushOptions {
   /** Thresholds of the certificate-less device rule; default `DEFAULT_CERTLESS`. */
   certless?: CertlessThresholds
   onProgress?: (p: LogpushProgress) => void
-  /** Files decompressed at once when scanning on this thread; default `os.availableParallelism()`. */
+  /** Files this thread decompresses at once; default 2. */
   concurrency?: number
-  /** Worker threads; default `defaultThreads()`; below 2 (or 1 file) scans on this thread. */
+  /** Scanning threads, this one included; default `defaultThreads()`; 1 scans on this thread only. */
   threads?: number
 }
 
@@ -73,13 +72,8 @@ export async function readLogpush(opts: LogpushOptions): Promise<Observations> {
   const rules = { window: opts.window, ports: opts.ports, policy: opts.policy, exclusions: opts.exclusions, certless: opts.certless }
   const agg = new Aggregator(rules)
   const tally = new Tally(files.length, opts.onProgress, () => agg.records)
-  const threads = Math.min(opts.threads ?? defaultThreads(), files.length)
-  let threaded = false
-  if (threads >= 2) {
-    threaded = await scanThreaded(files, agg, threads, (d) => tally.file(d.outcome, d.bytes))
-    if (!threaded) tally.reset()
-  }
-  if (!threaded) await scanHere(files, agg, opts.concurrency, tally)
+  const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), files.length))
+  await scanShared(files, agg, { workers: threads - 1, lanes: Math.max(1, opts.concurrency ?? 2), workerLanes: 2, onFile: (d) => tally.file(d.outcome, d.bytes) })
   return agg.toObservations({
     filesRead: files.length - tally.unreadable - tally.notRegular,
     filesSkipped: listing.other + [...listing.refused.values()].reduce((a, b) => a + b, 0) + tally.notRegular,
@@ -89,21 +83,13 @@ export async function readLogpush(opts: LogpushOptions): Promise<Observations> {
   })
 }
 
-/** Scanning worker threads by default: one per two cores from 4 cores on, else none (see above). */
+/**
+ * Scanning threads by default, this one included: two from 2 cores on (each scanner's files
+ * inflate on the threadpool meanwhile, and scanning alone is about half of the work), then
+ * one per two cores.
+ */
 export function defaultThreads(cores: number = availableParallelism()): number {
-  return cores >= 4 ? Math.floor(cores / 2) : 1
-}
-
-/** Scans on this thread, several files at once: zlib inflates on libuv's threadpool meanwhile. */
-async function scanHere(files: string[], agg: Aggregator, concurrency: number | undefined, tally: Tally): Promise<void> {
-  const queue = files.slice()
-  const lanes = Math.max(1, Math.min(concurrency ?? availableParallelism(), files.length))
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
-      const outcome = await scanFile(f, agg, (n) => tally.bytes(n)).catch((): FileOutcome => 'unreadable')
-      tally.file(outcome, 0)
-    }
-  }))
+  return cores < 2 ? 1 : Math.max(2, Math.floor(cores / 2))
 }
 
 /** File outcomes and progress. */
@@ -114,15 +100,6 @@ class Tally {
   private readonly p: LogpushProgress
   constructor(total: number, private readonly on: ((p: LogpushProgress) => void) | undefined, private readonly records: () => Record<string, number>) {
     this.p = { filesDone: 0, filesTotal: total, bytesRead: 0, records: 0 }
-  }
-
-  reset(): void {
-    this.corrupt = this.unreadable = this.notRegular = 0
-    this.p.filesDone = this.p.bytesRead = 0
-  }
-
-  bytes(n: number): void {
-    this.p.bytesRead += n
   }
 
   file(outcome: FileOutcome, bytes: number): void {

@@ -1,5 +1,5 @@
 /**
- * A Logpush scan worker: reads the whole files the main thread hands it, one at a time, into
+ * A Logpush scan worker: reads the whole files the main thread hands it (one or a few at a time) into
  * its own `Aggregator`, and posts the partial aggregate (failing evidence, guard sightings,
  * device tallies: all small) when told there are no more files. Started by `threads.ts`;
  * bundled as its own entry (`action/dist/logpush-worker.mjs`).
@@ -12,7 +12,7 @@ import { scanFile } from './files.js'
 export type ToWorker = { file: string } | { done: true }
 /** Worker → main thread. */
 export type FromWorker =
-  | { kind: 'file'; outcome: string; bytes: number; records: number }
+  | { kind: 'file'; file: string; outcome: string; bytes: number; records: number }
   | { kind: 'partial'; partial: ReturnType<Aggregator['partial']> }
 
 if (parentPort !== null && (workerData as { gtbLogpush?: unknown } | null)?.gtbLogpush === true) {
@@ -27,7 +27,7 @@ if (parentPort !== null && (workerData as { gtbLogpush?: unknown } | null)?.gtbL
     }
     let bytes = 0
     void scanFile(m.file, agg, (n) => { bytes += n }).catch(() => 'unreadable').then((outcome) => {
-      port.postMessage({ kind: 'file', outcome, bytes, records: records() } satisfies FromWorker)
+      port.postMessage({ kind: 'file', file: m.file, outcome, bytes, records: records() } satisfies FromWorker)
     })
   })
 }
