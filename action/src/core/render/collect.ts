@@ -12,7 +12,7 @@ import type { Candidate, CollectPlan, ExclusionRule, InvalidValue, Removal, Supp
 import { clip, code, escapeMarkdown, plain, visible } from './escape.js'
 import { EVIDENCE_LEGEND, cellValue, clipMiddle, evidenceHeader, evidenceRow, ipIntro } from './evidence.js'
 import { certlessChecklist, certlessDetail, certlessHeadline, certlessHowToFind, certlessRuleText } from './certless.js'
-import { idleRemovalText, idleTables, lifecycleCommitLines, lifecycleReadMd, lifecycleReportTables, lifecycleText, removalCount } from './lifecycle.js'
+import { idleRemovalText, idleTables, lifecycleCommitLines, lifecycleReadMd, lifecycleReportTables, lifecycleText, removalCount, type MdTable } from './lifecycle.js'
 
 /** GitHub refuses PR bodies longer than this many characters. */
 export const PR_BODY_LIMIT = 65_536
@@ -86,21 +86,6 @@ export function renderPrTitle(plan: CollectPlan): string {
 
 // ---------------------------------------------------------------------------------------
 // Markdown building blocks
-
-interface MdTable {
-  title: string
-  /** Total number of items (rows may be fewer: informational tables are shortened). */
-  total: number
-  header: string[]
-  rows: string[]
-  /** Rows shown when there is room. */
-  limit: number
-  /** Collapsed by default: everything a reviewer does not have to act on. */
-  collapsed: boolean
-  intro?: string
-  /** Where the rows that are not shown can be found. */
-  elsewhere: string
-}
 
 function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`

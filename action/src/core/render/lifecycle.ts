@@ -10,15 +10,19 @@
 import type { CollectPlan, IdleRemoval, ListedSince, StillFailing } from '../types.js'
 import { clip, code, escapeMarkdown, visible } from './escape.js'
 
-/** A table `collect.ts` renders with its own builder (same shape as its `MdTable`). */
-export interface LifecycleTable {
+/** A Markdown table as the collect renderers build it (`tableMd` in collect.ts draws it). */
+export interface MdTable {
   title: string
+  /** Total number of items (rows may be fewer: informational tables are shortened). */
   total: number
   header: string[]
   rows: string[]
+  /** Rows shown when there is room. */
   limit: number
+  /** Collapsed by default: everything a reviewer does not have to act on. */
   collapsed: boolean
   intro?: string
+  /** Where the rows that are not shown can be found. */
   elsewhere: string
 }
 
@@ -66,7 +70,7 @@ function idleRow(r: IdleRemoval): string {
 const IDLE_HEADER = ['Kind', 'Value', 'Listed since (UTC)', 'Dated by', 'Last bypassed (UTC)']
 
 /** Idle removals (to review, open) and the idle entries the removal guard holds back (collapsed). */
-export function idleTables(plan: CollectPlan, elsewhere: { lists: string; other: string }): LifecycleTable[] {
+export function idleTables(plan: CollectPlan, elsewhere: { lists: string; other: string }): MdTable[] {
   const l = plan.lifecycle
   if (!l) return []
   const days = positiveInt(l.idleDays)
@@ -99,7 +103,7 @@ function stillFailingRow(s: StillFailing): string {
 }
 
 /** Listed values still failing (open: someone should act) and the rejected values (collapsed). */
-export function lifecycleReportTables(plan: CollectPlan, elsewhere: string): LifecycleTable[] {
+export function lifecycleReportTables(plan: CollectPlan, elsewhere: string): MdTable[] {
   const l = plan.lifecycle
   if (!l) return []
   return [

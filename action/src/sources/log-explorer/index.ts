@@ -31,7 +31,6 @@ import { mergeStats, parseCount, parseGuardRow, parseIgnored, parseRow, type Par
 import {
   buildSql,
   chunk,
-  DEFAULT_TIME_COLUMNS,
   devicePredicate,
   IN_CHUNK,
   MAX_ROWS,
@@ -43,7 +42,7 @@ import {
   type GroupedSpec,
   type TimeWindow
 } from './sql.js'
-import { DatasetUnavailableError, LOGS_READ, readTimeColumns, runSql, type Ctx } from './transport.js'
+import { DatasetUnavailableError, LOGS_READ, newCtx, readTimeColumns, runSql, type Ctx } from './transport.js'
 import { MAX_USAGE_DAYS, readUsage } from './usage.js'
 
 export { buildSql, sqlString, type QuerySpec, type QueryKind } from './sql.js'
@@ -158,8 +157,7 @@ async function certlessReport(ctx: Ctx, base: { window: TimeWindow; ports: reado
 }
 
 function newContext(o: LogExplorerOptions): Ctx {
-  const cap = o.rowCap ?? MAX_ROWS
-  if (!Number.isInteger(cap) || cap < 2 || cap > MAX_ROWS) throw new Error(`rowCap must be an integer in 2–${MAX_ROWS}`)
+  const ctx = newCtx(o)
   if (!Number.isFinite(o.window.from) || !Number.isFinite(o.window.to) || o.window.to <= o.window.from) {
     throw new Error('Log Explorer needs a bounded window (from < to)')
   }
@@ -167,18 +165,7 @@ function newContext(o: LogExplorerOptions): Ctx {
   const days = o.usageDays ?? 0
   if (!Number.isInteger(days) || days < 0 || days > MAX_USAGE_DAYS) throw new Error(`usageDays must be an integer in 0–${MAX_USAGE_DAYS}`)
   if (o.now !== undefined && !Number.isFinite(o.now)) throw new Error('now must be a finite epoch ms')
-  return {
-    client: o.client,
-    accountId: o.accountId,
-    cap,
-    timeoutMs: o.sqlTimeoutMs ?? 120_000,
-    time: { ...DEFAULT_TIME_COLUMNS },
-    log: o.log ?? (() => undefined),
-    queries: 0,
-    malformed: new Map(),
-    warnings: [],
-    redact: []
-  }
+  return ctx
 }
 
 // Validate the policy before the first query: a name we cannot quote is an input error.

@@ -8,7 +8,7 @@ import { APIConnectionError, APIError, APIUserAbortError } from 'cloudflare'
 import type { Uploadable } from 'cloudflare'
 import { describeCloudflareError } from '../../adapters/cloudflare-client.js'
 import type { Dataset } from '../../core/types.js'
-import { DEFAULT_TIME_COLUMNS, type TimeColumns } from './sql.js'
+import { DEFAULT_TIME_COLUMNS, MAX_ROWS, type TimeColumns } from './sql.js'
 
 /** The token permission Log Explorer SQL needs, as the dashboard names it. */
 export const LOGS_READ = 'Account › Logs › Read'
@@ -29,6 +29,27 @@ export interface Ctx {
   warnings: string[]
   /** Values (device ids) that travel inside SQL but must never appear in a message. */
   redact: string[]
+}
+
+/**
+ * A fresh context: the row cap checked (2 to Log Explorer's maximum), the fallback time
+ * columns until `readTimeColumns` learns the real ones, nothing counted yet.
+ */
+export function newCtx(o: { client: Cloudflare; accountId: string; rowCap?: number; sqlTimeoutMs?: number; log?: (msg: string) => void }): Ctx {
+  const cap = o.rowCap ?? MAX_ROWS
+  if (!Number.isInteger(cap) || cap < 2 || cap > MAX_ROWS) throw new Error(`rowCap must be an integer in 2–${MAX_ROWS}`)
+  return {
+    client: o.client,
+    accountId: o.accountId,
+    cap,
+    timeoutMs: o.sqlTimeoutMs ?? 120_000,
+    time: { ...DEFAULT_TIME_COLUMNS },
+    log: o.log ?? (() => undefined),
+    queries: 0,
+    malformed: new Map(),
+    warnings: [],
+    redact: []
+  }
 }
 
 /** A message with every value of `ctx.redact` replaced: an error may quote the SQL it refused. */

@@ -12,8 +12,8 @@ import type { BypassUsage, EntryKind } from '../../core/types.js'
 import { canonicalHost, canonicalIp, ipInNetwork } from '../../core/values.js'
 import { readGrouped, labelOf } from './paging.js'
 import { parseRow, parseTimestamp } from './rows.js'
-import { buildSql, DEFAULT_TIME_COLUMNS, MAX_ROWS, policyPredicate, rfc3339, type PolicyRef, type QuerySpec, type TimeWindow } from './sql.js'
-import { DatasetUnavailableError, LOGS_READ, readTimeColumns, runSql, type Ctx } from './transport.js'
+import { buildSql, MAX_ROWS, policyPredicate, rfc3339, type PolicyRef, type QuerySpec, type TimeWindow } from './sql.js'
+import { DatasetUnavailableError, LOGS_READ, newCtx, readTimeColumns, runSql, type Ctx } from './transport.js'
 
 export const DAY_MS = 86_400_000
 /** Most days a usage query may span (the `idle-days` input's bound). */
@@ -121,7 +121,7 @@ export async function lastBypassed(o: LastBypassedOptions, target: { kind: Entry
   policyPredicate(o.policy)
   const c = target.kind === 'host' ? canonicalHost(target.value) : canonicalIp(target.value)
   if (!c.ok) throw new Error(`${target.kind === 'host' ? 'not a hostname' : 'not an IP or network'}: ${c.reason}`)
-  const ctx = lookupContext(o)
+  const ctx = newCtx(o)
   const window = usageWindow(o.now ?? Date.now(), days)
   ctx.time = await readTimeColumns(ctx)
   try {
@@ -161,19 +161,4 @@ export function ipv4Like(network: string): string[] | undefined {
   return [text, `::ffff:${text}`]
 }
 
-function lookupContext(o: LastBypassedOptions): Ctx {
-  const cap = o.rowCap ?? MAX_ROWS
-  if (!Number.isInteger(cap) || cap < 2 || cap > MAX_ROWS) throw new Error(`rowCap must be an integer in 2–${MAX_ROWS}`)
-  return {
-    client: o.client,
-    accountId: o.accountId,
-    cap,
-    timeoutMs: o.sqlTimeoutMs ?? 120_000,
-    time: { ...DEFAULT_TIME_COLUMNS },
-    log: o.log ?? (() => undefined),
-    queries: 0,
-    malformed: new Map(),
-    warnings: [],
-    redact: []
-  }
-}
+
