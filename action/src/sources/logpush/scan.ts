@@ -70,6 +70,12 @@ const SLACK = 40
 /** Slots of the per-SNI exclusion decision cache and of the device cache; powers of two. */
 const SNI_SLOTS = 1 << 15
 const DEVICE_SLOTS = 1 << 14
+/**
+ * Slots tried per value (linear probing). With one slot, the ~15% of a few thousand values
+ * that share a slot with another evicted each other on every sighting (measured: 9% of all
+ * records missed); a few probes make misses nearly only first sightings.
+ */
+const PROBES = 4
 
 /**
  * Exclusion decisions by raw SNI, and device tallies by raw DeviceID, in direct-mapped slots:
@@ -517,13 +523,12 @@ export class LineScanner {
     const kind = this.readValue(sni, le)
     if (kind === V_UNSURE) return undefined
     if (kind !== V_STR) return null
-    const slot = this.vh & (SNI_SLOTS - 1)
-    const cached = this.sniRaw[slot]
-    const len = this.ve - this.vs
-    if (cached !== undefined && cached.length === len && this.s.startsWith(cached, this.vs)) {
-      this.sniKey = this.sniKeys[slot] as string
+    const found = this.probe(this.sniRaw, SNI_SLOTS - 1)
+    if (found >= 0) {
+      this.sniKey = this.sniKeys[found] as string
       return this.sniKey !== ''
     }
+    const slot = -found - 1
     const raw = this.s.slice(this.vs, this.ve)
     const key = this.text(true)
     if (key === undefined) return undefined
@@ -544,6 +549,24 @@ export class LineScanner {
     return n
   }
 
+  /**
+   * The slot of `raw` that holds the string value last read, or -(slot + 1) for the slot to
+   * fill: the first empty one among the probes, else the value's home slot (evicted).
+   */
+  private probe(raw: (string | undefined)[], mask: number): number {
+    const s = this.s
+    const vs = this.vs
+    const len = this.ve - vs
+    const home = this.vh & mask
+    for (let i = 0; i < PROBES; i++) {
+      const slot = (home + i) & mask
+      const cached = raw[slot]
+      if (cached === undefined) return -slot - 1
+      if (cached.length === len && s.startsWith(cached, vs)) return slot
+    }
+    return -home - 1
+  }
+
   /** The DeviceAcc of the DeviceID at v; null when there is none; undefined: ask JSON.parse. */
   private deviceAt(v: number, le: number): DeviceAcc | null | undefined {
     if (v === ABSENT) return null
@@ -551,9 +574,9 @@ export class LineScanner {
     if (kind === V_UNSURE) return undefined
     if (kind !== V_STR) return null
     if (this.ve === this.vs) return null
-    const slot = this.vh & (DEVICE_SLOTS - 1)
-    const cached = this.devRaw[slot]
-    if (cached !== undefined && cached.length === this.ve - this.vs && this.s.startsWith(cached, this.vs)) return this.devAcc[slot]
+    const found = this.probe(this.devRaw, DEVICE_SLOTS - 1)
+    if (found >= 0) return this.devAcc[found]
+    const slot = -found - 1
     const raw = this.s.slice(this.vs, this.ve)
     const id = this.text()
     if (id === undefined) return undefined
