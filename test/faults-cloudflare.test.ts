@@ -1,5 +1,5 @@
 // Issue 5, Cloudflare side, at the COMMAND level: `runCommand` (real SDK client built from
-// the inputs, real sleeps and retries) against the Cloudflare emulator with faults injected.
+// the inputs, real retries; the harness runtime makes their waits zero) against the Cloudflare emulator with faults injected.
 // Each scenario checks four things: the outcome, what a person reads (logs, printed plan,
 // summary, the thrown message), the remote state (lists + policy consistent), and that the
 // next run converges (reaches the files' state, then makes zero writes). No scenario may

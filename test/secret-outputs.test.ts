@@ -164,7 +164,9 @@ async function runActionFromSource(inputs: Record<string, string>): Promise<Run>
     GITHUB_RUN_ID: '1',
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: tmp
+    RUNNER_TEMP: tmp,
+    // Same retries and pacing, zero waits (README, Development).
+    GATEWAY_TLS_BYPASS_WAIT_SCALE: '0'
   }
   for (const [name, value] of Object.entries({ ...(await actionDefaults(GH_TOKEN)), ...inputs })) env[`INPUT_${name.toUpperCase()}`] = value
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
@@ -237,7 +239,7 @@ describe('a gateway_http failure quoting both tokens reaches no output', () => {
     await cp(join(repoRoot, 'exclusions.yaml'), join(ws, 'exclusions.yaml'))
     const out: string[] = []
     const err: string[] = []
-    const code = await cli(['collect', '--cloudflare-account-id', ACCOUNT, '--cloudflare-api-url', proxyUrl, '--lookback', '6h', '--dry-run'], { CLOUDFLARE_API_TOKEN: CF_TOKEN }, { out: (s) => out.push(s), err: (s) => err.push(s), cwd: ws, isTTY: false })
+    const code = await cli(['collect', '--cloudflare-account-id', ACCOUNT, '--cloudflare-api-url', proxyUrl, '--lookback', '6h', '--dry-run'], { CLOUDFLARE_API_TOKEN: CF_TOKEN, GATEWAY_TLS_BYPASS_WAIT_SCALE: '0' }, { out: (s) => out.push(s), err: (s) => err.push(s), cwd: ws, isTTY: false })
     expect(code, err.join('\n')).toBe(0)
     // The CLI knows only the Cloudflare token (a PR needs the action and its GitHub token).
     expect([...leaks('stdout', out.join('\n'), [CF_TOKEN]), ...leaks('stderr', err.join('\n'), [CF_TOKEN])]).toEqual([])

@@ -120,7 +120,8 @@ async function runBundle(s: Scenario, command: 'collect' | 'sync' | 'check', inp
 async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = []
   const err: string[] = []
-  const code = await cli(argv, env, { out: (s) => out.push(s), err: (s) => err.push(s), cwd: await workspace(), isTTY: false })
+  // Same retries, zero waits between them (README, Development).
+  const code = await cli(argv, { GATEWAY_TLS_BYPASS_WAIT_SCALE: '0', ...env }, { out: (s) => out.push(s), err: (s) => err.push(s), cwd: await workspace(), isTTY: false })
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 

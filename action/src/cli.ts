@@ -17,7 +17,7 @@ import { loadFiles, widestOf } from './commands/files.js'
 import { canonicalTarget, explain, gatewaySighting, renderWhy, type BypassReader } from './commands/why.js'
 import { INPUTS, parseInputs, type CliCommand, type Inputs } from './inputs.js'
 import { runCommand } from './run.js'
-import { fileEdges, redactor, type Runtime } from './runtime.js'
+import { fileEdges, redactor, scaledSleep, waitScaleFromEnv, type Runtime } from './runtime.js'
 import { lastBypassed } from './sources/log-explorer/index.js'
 import { progressReporter } from './sources/logpush/index.js'
 
@@ -95,6 +95,7 @@ async function runRequest(req: Extract<CliRequest, { kind: 'run' }>, env: NodeJS
   }
   try {
     const inputs = parseInputs(raw)
+    rt.waitScale = waitScaleFromEnv(env)
     if (req.command === 'why') return await why(rt, inputs, req.positionals[0]!, io)
     const result = await runCommand(rt, inputs)
     if (detailed && result.command === 'check') return (result.result.plan?.changes ?? 0) > 0 ? EXIT.changes : EXIT.ok
@@ -119,19 +120,20 @@ async function why(rt: Runtime, inputs: Inputs, value: string, io: CliIo): Promi
   } catch (e) {
     throw new Error(`why reads the history of the list files with git, and git could not read it here (${(e as Error).message}). Run it inside a clone of your repository.`, { cause: e })
   }
-  const { remote, bypass } = gatewayReaders(inputs)
+  const { remote, bypass } = gatewayReaders(inputs, rt.waitScale)
   const report = await explain(target, files, git, remote, bypass)
   rt.print(renderWhy(report))
   return EXIT.ok
 }
 
 /** With a token and an account: which managed list holds the value, and its last bypass. */
-function gatewayReaders(inputs: Inputs): { remote?: Parameters<typeof explain>[3]; bypass?: BypassReader } {
+function gatewayReaders(inputs: Inputs, waitScale?: number): { remote?: Parameters<typeof explain>[3]; bypass?: BypassReader } {
   const token = inputs['cloudflare-api-token']
   const accountId = inputs['cloudflare-account-id']
   if (!token || !accountId) return {}
-  const client = createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'] })
-  const names = { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] }
+  const client = createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'], waitScale })
+  const sleep = scaledSleep(waitScale)
+  const names = { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], sleep }
   let state: ReturnType<typeof readRemoteState> | undefined
   const read = () => (state ??= readRemoteState(client, accountId, names))
   const remote = async (kind: 'ip' | 'host', value: string) => gatewaySighting(await read(), kind, value)
@@ -141,7 +143,7 @@ function gatewayReaders(inputs: Inputs): { remote?: Parameters<typeof explain>[3
     // The policy's id names it even after a rename; without a readable policy, its name.
     const policyId = await read().then((s) => s.policy?.id, () => undefined)
     const policy = policyId ? { id: policyId, name: names.policyName } : { name: names.policyName }
-    return { days, at: await lastBypassed({ client, accountId, policy }, { kind, value }, days) }
+    return { days, at: await lastBypassed({ client, accountId, policy, sleep }, { kind, value }, days) }
   }
   return { remote, bypass }
 }

@@ -8,7 +8,7 @@ import * as core from '@actions/core'
 import { FileProblemsError } from './commands/files.js'
 import { INPUTS, parseInputs } from './inputs.js'
 import { runCommand } from './run.js'
-import { fileEdges, redactor, type GitHubContext, type Runtime } from './runtime.js'
+import { fileEdges, redactor, waitScaleFromEnv, type GitHubContext, type Runtime } from './runtime.js'
 
 /** Kept here for callers that imported it from the action's entry module. */
 export { redactor }
@@ -52,7 +52,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       },
       setOutput: (name, value) => core.setOutput(name, redact(value)),
       github: githubContextFromEnv(env),
-      redact
+      redact,
+      waitScale: waitScaleFromEnv(env)
     }
     await runCommand(rt, inputs)
   } catch (e) {

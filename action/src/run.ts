@@ -5,7 +5,7 @@
 import { posix } from 'node:path'
 import type Cloudflare from 'cloudflare'
 import { createCloudflareClient } from './adapters/cloudflare-client.js'
-import { createGitHubClient } from './adapters/github.js'
+import { createGitHubClient, scaledGitHubTiming } from './adapters/github.js'
 import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
 import { findRejections } from './adapters/rejections.js'
 import { LIST_FILES } from './commands/files.js'
@@ -18,7 +18,7 @@ import { sync, type AppliedCommentPort, type SyncResult } from './commands/sync.
 import { upsertAppliedComment } from './adapters/applied-comment.js'
 import type { CertlessThresholds } from './core/devices.js'
 import type { Inputs } from './inputs.js'
-import type { Runtime } from './runtime.js'
+import { scaledSleep, type Runtime } from './runtime.js'
 import { queryLogExplorer } from './sources/log-explorer/index.js'
 import { readLogpush } from './sources/logpush/index.js'
 
@@ -26,7 +26,7 @@ export type RunResult = { command: 'collect'; result: CollectResult } | { comman
 
 export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult> {
   const token = inputs['cloudflare-api-token']
-  const client = token ? createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'] }) : undefined
+  const client = token ? createCloudflareClient({ apiToken: token, baseURL: inputs['cloudflare-api-url'], waitScale: rt.waitScale }) : undefined
 
   if (inputs.command === 'sync' || inputs.command === 'check') {
     return { command: inputs.command, result: await sync(rt, inputs, { client, mode: inputs.command, comment: appliedCommentPort(rt, inputs) }) }
@@ -39,7 +39,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
     source = (window, { rules }) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), onProgress: rt.progress })
   } else {
     const accountId = inputs['cloudflare-account-id']!
-    source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], log: (m) => rt.log.info(m) })
+    source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], log: (m) => rt.log.info(m), sleep: scaledSleep(rt.waitScale) })
   }
 
   // The repository paths of the list files, spelled as loadFiles spells them.
@@ -49,7 +49,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   const gh = rt.github
   const githubToken = inputs['github-token']
   if (gh && githubToken) {
-    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, ...gh.timing, log: (m) => rt.log.info(m) })
+    const octokit = createGitHubClient({ token: githubToken, baseUrl: gh.apiUrl, ...(gh.timing ?? scaledGitHubTiming(rt.waitScale)), log: (m) => rt.log.info(m) })
     const where = { owner: gh.owner, repo: gh.repo, branch: inputs['pr-branch'] }
     proposals = {
       findOpen: async (paths) => {
@@ -86,7 +86,7 @@ function gatewayReadPorts(rt: Runtime, inputs: Inputs, client: Cloudflare | unde
   const accountId = inputs['cloudflare-account-id']
   if (!client || !accountId) return {}
   let once: Promise<RemoteState> | undefined
-  const remote = (): Promise<RemoteState> => (once ??= readRemoteState(client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] }))
+  const remote = (): Promise<RemoteState> => (once ??= readRemoteState(client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], sleep: scaledSleep(rt.waitScale) }))
   const drift: DriftSource = async (desired) => {
     try {
       const plan = planSync(desired, await remote(), { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], capacity: inputs['list-capacity'], force: false, provenance: { repository: 'collect', commit: 'collect' } })
@@ -108,7 +108,7 @@ function appliedCommentPort(rt: Runtime, inputs: Inputs): AppliedCommentPort | u
   return async (body) => {
     // At most a few writes a run: client-side pacing would only hold the job up, and a rate
     // limit answer just turns the comment into a warning.
-    const octokit = createGitHubClient({ token, baseUrl: gh.apiUrl, pacing: false, log: (m) => rt.log.info(m) })
+    const octokit = createGitHubClient({ token, baseUrl: gh.apiUrl, pacing: false, retryUnitMs: (gh.timing ?? scaledGitHubTiming(rt.waitScale))?.retryUnitMs, log: (m) => rt.log.info(m) })
     for (const r of await upsertAppliedComment(octokit, { owner: gh.owner, repo: gh.repo, sha }, body)) {
       rt.log.info(`Pull request #${r.pull}: sync comment ${r.action}.`)
     }

@@ -50,6 +50,39 @@ export interface Runtime {
    * output edges apply it once more to everything they write.
    */
   redact?: (text: string) => string
+  /**
+   * Multiplies every wait between attempts: the Cloudflare SDK's back-off and Retry-After,
+   * the Gateway write recovery, Log Explorer's one retry, GitHub's back-off and write pacing
+   * (unless `github.timing` is given). Absent or 1 in production; tests use 0 so nothing
+   * sleeps. Only the waits change: the number of attempts never does.
+   */
+  waitScale?: number
+}
+
+/** The one switch a spawned bundle or CLI reads to shorten its waits (see `waitScaleFromEnv`). */
+export const WAIT_SCALE_ENV = 'GATEWAY_TLS_BYPASS_WAIT_SCALE'
+
+/**
+ * `GATEWAY_TLS_BYPASS_WAIT_SCALE`: unset or blank is 1 (the real waits); otherwise a number
+ * from 0 to 1. It can only shorten waits, never lengthen them or turn retries off, and any
+ * other value fails the run before anything is read or written.
+ */
+export function waitScaleFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env[WAIT_SCALE_ENV]?.trim() ?? ''
+  if (raw === '') return 1
+  const scale = Number(raw)
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(scale >= 0 && scale <= 1)) {
+    throw new Error(`${WAIT_SCALE_ENV} must be a number from 0 to 1 (it only shortens retry waits); got ${JSON.stringify(raw.slice(0, 20))}`)
+  }
+  return scale
+}
+
+/** A sleep whose waits are multiplied by `scale` (1 when absent); 0 resolves at once. */
+export function scaledSleep(scale = 1): (ms: number) => Promise<void> {
+  return (ms) => {
+    const wait = ms * scale
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve()
+  }
 }
 
 /** Fragments at least this long are masked wherever they appear (as the log redactor always did). */

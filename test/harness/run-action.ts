@@ -79,6 +79,8 @@ export async function runActionBundle(o: ActionRunOptions): Promise<ActionRun> {
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: tmp,
+    // Same retries, zero waits between them (README, Development); a test may set it back.
+    GATEWAY_TLS_BYPASS_WAIT_SCALE: '0',
     ...o.env
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value

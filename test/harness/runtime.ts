@@ -26,7 +26,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
  * A workspace with the repository's own `lists/` and `exclusions.yaml` (or `files` given),
  * and a runtime over it.
  */
-export async function testRuntime(o: { files?: Record<string, string>; now?: number; github?: GitHubContext; withRepoFiles?: boolean } = {}): Promise<CapturedRuntime> {
+export async function testRuntime(o: { files?: Record<string, string>; now?: number; github?: GitHubContext; withRepoFiles?: boolean; waitScale?: number } = {}): Promise<CapturedRuntime> {
   const ws = await mkdtemp(join(tmpdir(), 'gtb-test-'))
   if (o.withRepoFiles !== false) {
     await cp(join(repoRoot, 'lists'), join(ws, 'lists'), { recursive: true })
@@ -57,6 +57,8 @@ export async function testRuntime(o: { files?: Record<string, string>; now?: num
       outputs[name] = value
     },
     github: o.github,
+    // Retries and pacing keep their counts; only their waits are zero (no test sleeps).
+    waitScale: o.waitScale ?? 0,
     logs,
     printed,
     outputs,

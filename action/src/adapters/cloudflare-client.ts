@@ -18,6 +18,8 @@ export interface CloudflareClientOptions {
   maxRetries?: number
   /** Per-request timeout in milliseconds (default: SDK default, 60 000). */
   timeoutMs?: number
+  /** Multiplies the SDK's waits between retries (its back-off and Retry-After); default 1. Never the retry count. */
+  waitScale?: number
 }
 
 // The SDK's logger may print request details at debug level; a logger that drops everything
@@ -81,7 +83,7 @@ function resolveBaseURL(explicit: string | undefined): string | undefined {
 export function createCloudflareClient(o: CloudflareClientOptions): Cloudflare {
   if (o.apiToken.trim() === '') throw new Error('Cloudflare API token is empty')
   const baseURL = resolveBaseURL(o.baseURL)
-  return new Cloudflare({
+  const client = new Cloudflare({
     apiToken: o.apiToken,
     apiKey: null,
     apiEmail: null,
@@ -93,6 +95,42 @@ export function createCloudflareClient(o: CloudflareClientOptions): Cloudflare {
     logLevel: 'off',
     logger: silentLogger
   })
+  if (o.waitScale !== undefined && o.waitScale !== 1) scaleSdkRetryWaits(client, o.waitScale)
+  return client
+}
+
+/** The SDK's private retry step (cloudflare 7.x `retryRequest`): it sleeps, then sends again. */
+type RetryStep = (this: unknown, options: { maxRetries?: number }, retriesRemaining: number, requestLogID: string, headers?: Headers) => Promise<unknown>
+
+/**
+ * The SDK offers no hook for its retry waits, so its retry step is wrapped: the wait it
+ * would take (Retry-After-Ms, Retry-After, else its jittered back-off) is computed as it
+ * does, scaled, and handed back as `retry-after-ms`, which the SDK obeys. The step itself
+ * (and so the number of retries) stays the SDK's.
+ */
+function scaleSdkRetryWaits(client: Cloudflare, scale: number): void {
+  const sdk = client as unknown as { retryRequest: RetryStep; maxRetries: number }
+  const step = sdk.retryRequest
+  if (typeof step !== 'function') throw new Error('the Cloudflare SDK no longer has the retry step whose waits waitScale shortens')
+  sdk.retryRequest = function (options, retriesRemaining, requestLogID, headers) {
+    const wait = sdkRetryWaitMs(headers, retriesRemaining, options.maxRetries ?? sdk.maxRetries) * scale
+    return step.call(this, options, retriesRemaining, requestLogID, new Headers({ 'retry-after-ms': String(Math.max(0, wait)) }))
+  }
+}
+
+/** The wait the SDK's `retryRequest` takes before a retry (cloudflare 7.x, client.ts). */
+export function sdkRetryWaitMs(headers: Headers | undefined, retriesRemaining: number, maxRetries: number, random = Math.random): number {
+  let wait: number | undefined
+  const ms = headers?.get('retry-after-ms')
+  if (ms && !Number.isNaN(parseFloat(ms))) wait = parseFloat(ms)
+  const after = headers?.get('retry-after')
+  if (after && !wait) {
+    const secs = parseFloat(after)
+    wait = Number.isNaN(secs) ? Date.parse(after) - Date.now() : secs * 1000
+  }
+  if (wait !== undefined) return wait
+  const backoffSecs = Math.min(0.5 * 2 ** (maxRetries - retriesRemaining), 8)
+  return backoffSecs * (1 - random() * 0.25) * 1000
 }
 
 interface EnvelopeError { code?: unknown; message?: unknown }

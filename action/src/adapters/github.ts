@@ -87,6 +87,15 @@ export function createGitHubClient(o: GitHubClientOptions): Octokit {
   )
 }
 
+/**
+ * The client's waits at `scale` times their defaults (1 s back-off unit, writes 1 s apart,
+ * PR/issue creations 3 s apart); undefined at 1, so production keeps the plugin's own groups.
+ */
+export function scaledGitHubTiming(scale = 1): { retryUnitMs: number; pacingMs: { write: number; notifications: number } } | undefined {
+  if (scale === 1) return undefined
+  return { retryUnitMs: 1000 * scale, pacingMs: { write: 1000 * scale, notifications: 3000 * scale } }
+}
+
 /** The part of a Bottleneck group the throttling plugin uses: `key(id).schedule(options, fn, ...args)`. */
 type ScheduleGroup = { key(id?: string): { schedule<T>(options: unknown, fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]): Promise<T> } }
 

@@ -13,7 +13,7 @@ import { renderAppliedComment, renderSyncFailureMarkdown, renderSyncMarkdown, re
 import { plain } from '../core/render/escape.js'
 import { applySyncPlan, readRemoteState } from '../adapters/gateway.js'
 import type { Inputs } from '../inputs.js'
-import type { Runtime } from '../runtime.js'
+import { scaledSleep, type Runtime } from '../runtime.js'
 import { excludedEntries, FileProblemsError, loadFiles, widestOf } from './files.js'
 
 export interface SyncResult {
@@ -63,7 +63,8 @@ async function runSync(rt: Runtime, inputs: Inputs, deps: SyncDeps, progress: Pr
   }
 
   progress.stage = 'read'
-  const remote = await readRemoteState(deps.client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'] })
+  const sleep = scaledSleep(rt.waitScale)
+  const remote = await readRemoteState(deps.client, accountId, { prefix: inputs['list-prefix'], policyName: inputs['policy-name'], sleep })
   const plan = planSync({ ips: files.ips.entries, hosts: files.hosts.entries }, remote, {
     prefix: inputs['list-prefix'],
     policyName: inputs['policy-name'],
@@ -94,7 +95,7 @@ async function runSync(rt: Runtime, inputs: Inputs, deps: SyncDeps, progress: Pr
     assertPlanAllowed(plan)
   }
   progress.stage = 'apply'
-  const { writes } = await applySyncPlan(deps.client, accountId, plan, { log: (m) => rt.log.info(m) })
+  const { writes } = await applySyncPlan(deps.client, accountId, plan, { log: (m) => rt.log.info(m), sleep })
   progress.reported = true
   const outcome: SyncOutcome = { kind: 'applied', writes }
   rt.log.info(syncHeadline(plan, outcome))

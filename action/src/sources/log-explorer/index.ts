@@ -72,6 +72,8 @@ export interface LogExplorerOptions {
   /** End of the usage window (epoch ms); default `window.to`. */
   now?: number
   log?: (msg: string) => void
+  /** How the one deliberate retry waits (default: a real timer); tests resolve at once. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** Excluded names per guard statement (one regexp each). */

@@ -24,6 +24,8 @@ export interface Ctx {
   timeoutMs: number
   time: TimeColumns
   log: (msg: string) => void
+  /** The wait before the one deliberate retry (a real timer unless injected). */
+  sleep: (ms: number) => Promise<void>
   queries: number
   malformed: Map<string, number>
   warnings: string[]
@@ -35,7 +37,7 @@ export interface Ctx {
  * A fresh context: the row cap checked (2 to Log Explorer's maximum), the fallback time
  * columns until `readTimeColumns` learns the real ones, nothing counted yet.
  */
-export function newCtx(o: { client: Cloudflare; accountId: string; rowCap?: number; sqlTimeoutMs?: number; log?: (msg: string) => void }): Ctx {
+export function newCtx(o: { client: Cloudflare; accountId: string; rowCap?: number; sqlTimeoutMs?: number; log?: (msg: string) => void; sleep?: (ms: number) => Promise<void> }): Ctx {
   const cap = o.rowCap ?? MAX_ROWS
   if (!Number.isInteger(cap) || cap < 2 || cap > MAX_ROWS) throw new Error(`rowCap must be an integer in 2–${MAX_ROWS}`)
   return {
@@ -45,6 +47,7 @@ export function newCtx(o: { client: Cloudflare; accountId: string; rowCap?: numb
     timeoutMs: o.sqlTimeoutMs ?? 120_000,
     time: { ...DEFAULT_TIME_COLUMNS },
     log: o.log ?? (() => undefined),
+    sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     queries: 0,
     malformed: new Map(),
     warnings: [],
@@ -103,7 +106,7 @@ export async function runSql(ctx: Ctx, sql: string, dataset: Dataset): Promise<u
       if (attempt === 1 && isTransient(err)) {
         const delay = retryDelay(err)
         ctx.log(`Log Explorer: query on ${dataset} failed (${described}); retrying once in ${Math.round(delay / 1000)}s`)
-        await new Promise((resolve) => setTimeout(resolve, delay))
+        await ctx.sleep(delay)
         continue
       }
       let msg = `Log Explorer query on ${dataset} failed${attempt > 1 ? ' (also after one retry)' : ''}: ${described}`

@@ -108,6 +108,8 @@ export interface LastBypassedOptions {
   rowCap?: number
   sqlTimeoutMs?: number
   log?: (msg: string) => void
+  /** How the one deliberate retry waits (default: a real timer). */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /**
