@@ -23,6 +23,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default is one worker less than the cores: one worker on a 2-core runner, so
+    // every file waited for the last. Most files wait on emulators and child processes, so two
+    // workers overlap that I/O; more only contend for the CPUs (measured: README, Development).
+    maxWorkers: 2,
     // @actions/workflow-parser imports JSON without import attributes, which Node 20 refuses;
     // inlining lets Vite load it.
     server: { deps: { inline: ['@actions/workflow-parser'] } }
