@@ -303,8 +303,8 @@ describe('compact evidence and thread defaults', () => {
     for (const [before, u, after] of cases) expect(addUser(before, u)).toEqual(after)
   })
 
-  it('scans on this thread alone on 1 core, on two threads (this one and a worker) from 2 cores, one per two cores from 4', () => {
-    const cases: [number, number][] = [[1, 1], [2, 2], [3, 2], [4, 2], [5, 2], [8, 4], [64, 32]]
+  it('scans on this thread alone (inflate on the threadpool) up to 3 cores, then on one thread per two cores, this one included', () => {
+    const cases: [number, number][] = [[1, 1], [2, 1], [3, 1], [4, 2], [5, 2], [8, 4], [64, 32]]
     for (const [cores, threads] of cases) expect(defaultThreads(cores)).toBe(threads)
   })
 })
