@@ -36,7 +36,7 @@ export async function runCommand(rt: Runtime, inputs: Inputs): Promise<RunResult
   let source: ObservationSource
   if (inputs.source === 'logpush') {
     const dir = inputs['logpush-dir']!
-    source = (window, { rules }) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), onProgress: rt.progress })
+    source = (window, { rules }) => readLogpush({ dir: rt.cwd ? resolvePath(rt.cwd, dir) : dir, window, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], onProgress: rt.progress })
   } else {
     const accountId = inputs['cloudflare-account-id']!
     source = (window, { rules }) => queryLogExplorer({ client: client!, accountId, window: { from: window.from!, to: window.to }, ports: inputs.ports, policy, exclusions: rules, certless: certlessThresholds(inputs), usageDays: inputs['idle-days'], log: (m) => rt.log.info(m), sleep: scaledSleep(rt.waitScale) })

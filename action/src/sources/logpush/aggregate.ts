@@ -9,7 +9,7 @@
  */
 import { isCertless, DEFAULT_CERTLESS, type CertlessThresholds, type DeviceTally } from '../../core/devices.js'
 import { matchHost } from '../../core/rule-match.js'
-import type { CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
+import type { BypassUsage, CertlessReport, Dataset, ExclusionRule, Observations, SourceStats, Stats } from '../../core/types.js'
 import { canonicalHost, isIpLiteral } from '../../core/values.js'
 import { parseTime } from './time.js'
 
@@ -27,6 +27,8 @@ export interface RecordRules {
   policy: { name?: string; id?: string }
   exclusions?: ExclusionRule[]
   certless?: CertlessThresholds
+  /** Issue 10's idle rule: read what the managed policy bypassed over this many days before `window.to` (0/absent: no usage). */
+  usageDays?: number
 }
 
 /** The failing sessions of one device on one key: kept apart so a device can be taken out exactly. */
@@ -77,6 +79,19 @@ export interface PartialAggregate {
   inWindow: number
   malformedLines: number
   otherSideCapped: number
+  usage: UsageAcc
+}
+
+/**
+ * What the managed policy bypassed, for the idle rule: last request per HTTPHost and per
+ * DestinationIP (keys as logged), and the span of every `gateway_http` record read (any
+ * action), which tells how much of the idle window the folder covers.
+ */
+export interface UsageAcc {
+  hosts: Map<string, number>
+  ips: Map<string, number>
+  first: number
+  last: number
 }
 
 /** `ConnectionCloseReason` is a client TLS error, in any spelling seen over the years. */
@@ -186,6 +201,14 @@ function statsOnly(acc: Acc, only: Set<string>): Stats | undefined {
   return statsOf(kept, new Set())
 }
 
+/** Keeps the latest time per key; empty keys are not kept. */
+function latest(m: Map<string, number>, key: string, t: number): void {
+  if (key === '') return
+  const cur = m.get(key)
+  if (cur === undefined) m.set(owned(key), t)
+  else if (t > cur) m.set(key, t)
+}
+
 /** Collects records; see `readLogpush` for the semantics. */
 export class Aggregator {
   readonly hostFailures = new Map<string, Acc>()
@@ -197,6 +220,7 @@ export class Aggregator {
   readonly bypassedHosts = new Map<string, Acc>()
   readonly devices = new Map<string, DeviceAcc>()
   readonly records: Record<Dataset, number> = { zero_trust_network_sessions: 0, gateway_http: 0, gateway_network: 0 }
+  readonly usage: UsageAcc = { hosts: new Map(), ips: new Map(), first: Infinity, last: -Infinity }
   inWindow = 0
   malformedLines = 0
   readonly ports: Set<number>
@@ -204,6 +228,8 @@ export class Aggregator {
   private readonly to: number
   private readonly policyName: string | undefined
   private readonly policyId: string | undefined
+  /** Start of the usage window (epoch ms); undefined when the idle rule is off. */
+  private readonly usageFrom: number | undefined
   private readonly hostRules: ExclusionRule[]
   private readonly decisions = new Map<string, boolean>()
   private otherSideCapped = 0
@@ -215,6 +241,14 @@ export class Aggregator {
     this.policyName = rules.policy.name || undefined
     this.policyId = rules.policy.id?.toLowerCase() || undefined
     this.hostRules = (rules.exclusions ?? []).filter((r) => r.kind === 'host')
+    this.usageFrom = rules.usageDays ? rules.window.to - rules.usageDays * 86_400_000 : undefined
+  }
+
+  /** A `gateway_http` record at `t`, any action: widens the span the usage data covers. */
+  httpSeen(t: number): void {
+    if (this.usageFrom === undefined || t > this.to) return
+    if (t < this.usage.first) this.usage.first = t
+    if (t > this.usage.last) this.usage.last = t
   }
 
   /** Whether an epoch-ms time is inside the window (inclusive at both ends). */
@@ -290,6 +324,8 @@ export class Aggregator {
       : o.Datetime)
     if (t === null) return this.malformed()
     this.records[ds]++
+    // Usage looks back idle-days whatever the lookback: judged before the window check.
+    if (ds === 'gateway_http') this.httpUsage(o, t)
     if (!this.inside(t)) return
     this.inWindow++
     if (ds === 'zero_trust_network_sessions') this.session(o, t)
@@ -337,16 +373,30 @@ export class Aggregator {
 
   private http(o: Record<string, unknown>, t: number): void {
     const host = keyOf(o.HTTPHost)
-    if (host === '' || typeof o.Action !== 'string' || o.Action.toLowerCase() !== 'bypass') return
+    if (host !== '' && this.bypassedByPolicy(o)) this.count(this.bypassedHosts, host, o, t)
+  }
+
+  /** A request the managed Do Not Inspect policy (by name or id) let through. */
+  private bypassedByPolicy(o: Record<string, unknown>): boolean {
+    if (typeof o.Action !== 'string' || o.Action.toLowerCase() !== 'bypass') return false
     const byName = this.policyName !== undefined && o.PolicyName === this.policyName
     const byId = this.policyId !== undefined && typeof o.PolicyID === 'string' && o.PolicyID.toLowerCase() === this.policyId
-    if (byName || byId) this.count(this.bypassedHosts, host, o, t)
+    return byName || byId
+  }
+
+  /** The idle rule's data: the span of gateway_http read, and the last bypass per host and destination IP. */
+  private httpUsage(o: Record<string, unknown>, t: number): void {
+    if (this.usageFrom === undefined || t > this.to) return
+    this.httpSeen(t)
+    if (t < this.usageFrom || !this.bypassedByPolicy(o)) return
+    latest(this.usage.hosts, keyOf(o.HTTPHost), t)
+    latest(this.usage.ips, keyOf(o.DestinationIP), t)
   }
 
   /** This aggregator's state, for `merge` in another thread. */
   partial(): PartialAggregate {
-    const { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped } = this
-    return { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped }
+    const { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped, usage } = this
+    return { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped, usage }
   }
 
   /** Adds another aggregator's state: counters add, sets unite (distinct counts stay exact). */
@@ -354,6 +404,10 @@ export class Aggregator {
     mergeAccs(this.hostFailures, p.hostFailures)
     mergeAccs(this.ipFailures, p.ipFailures)
     mergeAccs(this.bypassedHosts, p.bypassedHosts)
+    for (const [k, t] of p.usage.hosts) latest(this.usage.hosts, k, t)
+    for (const [k, t] of p.usage.ips) latest(this.usage.ips, k, t)
+    this.usage.first = Math.min(this.usage.first, p.usage.first)
+    this.usage.last = Math.max(this.usage.last, p.usage.last)
     for (const [host, ips] of p.hostIps) for (const [ip, devs] of ips) this.hostIp(this.hostIps, host, ip, devs)
     for (const [ip, s] of p.excludedOn) for (const h of s) addTo(this.excludedOn, ip, h)
     for (const [id, d] of p.devices) {
@@ -432,8 +486,22 @@ export class Aggregator {
       ipHosts: this.ipHosts(hostIps),
       bypassedHosts: this.split(this.bypassedHosts, new Set(), new Map()),
       certless,
+      ...this.usageObservation(),
       stats
     }
+  }
+
+  /**
+   * The usage the folder shows, over the span its gateway_http records cover: from the idle
+   * window's start if records reach back that far, else from the first one; to the run's end,
+   * unless the newest record is over a day old (a job that stopped must not look like 30
+   * quiet days). No gateway_http record read: no usage, so nothing is called idle.
+   */
+  private usageObservation(): { usage?: BypassUsage } {
+    const u = this.usage
+    if (this.usageFrom === undefined || u.first > u.last) return {}
+    const covers = { from: Math.max(u.first, this.usageFrom), to: this.to - u.last > 86_400_000 ? u.last : this.to }
+    return { usage: { covers, hosts: new Map(u.hosts), ips: new Map(u.ips) } }
   }
 
   /** IPs of the failing hostnames, on which a device that is not certificate-less failed. */

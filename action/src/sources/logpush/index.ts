@@ -44,6 +44,12 @@ export interface LogpushOptions {
   exclusions?: ExclusionRule[]
   /** Thresholds of the certificate-less device rule; default `DEFAULT_CERTLESS`. */
   certless?: CertlessThresholds
+  /**
+   * Issue 10's idle rule (`idle-days`): last request the managed policy bypassed per host and
+   * destination IP over this many days before `window.to`, from the files that are read (files
+   * skipped by name for the lookback are not: judging idleness needs a lookback that long).
+   */
+  usageDays?: number
   onProgress?: (p: LogpushProgress) => void
   /** Files this thread decompresses at once; default 2. */
   concurrency?: number
@@ -71,7 +77,7 @@ export async function readLogpush(opts: LogpushOptions): Promise<Observations> {
     throw new Error(`cannot read the Logpush directory ${opts.dir}: ${(err as Error).message}`, { cause: err })
   }
   const files = listing.files.filter((f) => !beforeWindow(basename(f), opts.window.from))
-  const rules = { window: opts.window, ports: opts.ports, policy: opts.policy, exclusions: opts.exclusions, certless: opts.certless }
+  const rules = { window: opts.window, ports: opts.ports, policy: opts.policy, exclusions: opts.exclusions, certless: opts.certless, usageDays: opts.usageDays }
   const agg = new Aggregator(rules)
   const tally = new Tally(files.length, opts.onProgress, () => agg.records)
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), files.length))

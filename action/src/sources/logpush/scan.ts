@@ -657,6 +657,7 @@ export class LineScanner {
       if (t === undefined) return this.slow(ls, le)
       if (t === null) return agg.malformed()
       agg.records.gateway_http++
+      agg.httpSeen(t)
       if (agg.inside(t)) agg.inWindow++
       return
     }

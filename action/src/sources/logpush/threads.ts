@@ -66,7 +66,7 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 51
 
 /** Rules as plain data: a worker gets a structured clone. */
 function plainRules(r: RecordRules): RecordRules {
-  return { window: r.window, ports: r.ports, policy: r.policy, exclusions: r.exclusions, certless: r.certless }
+  return { window: r.window, ports: r.ports, policy: r.policy, exclusions: r.exclusions, certless: r.certless, usageDays: r.usageDays }
 }
 
 /**
