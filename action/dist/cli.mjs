@@ -15,15 +15,17 @@ import {
   readRemoteState,
   redactor,
   runCommand,
+  scaledSleep,
   visible,
+  waitScaleFromEnv,
   widestOf
-} from "./chunks/chunk-KL5DELR3.mjs";
+} from "./chunks/chunk-V6OVVL3G.mjs";
 import {
   canonicalHost,
   canonicalIp,
   ipInNetwork,
   ruleCovering
-} from "./chunks/chunk-OBCUCBP5.mjs";
+} from "./chunks/chunk-Z24T75LN.mjs";
 
 // action/src/cli.ts
 import { readFileSync } from "node:fs";
@@ -457,6 +459,7 @@ async function runRequest(req, env, io) {
   }
   try {
     const inputs = parseInputs(raw);
+    rt.waitScale = waitScaleFromEnv(env);
     if (req.command === "why") return await why(rt, inputs, req.positionals[0], io);
     const result = await runCommand(rt, inputs);
     if (detailed && result.command === "check") return (result.result.plan?.changes ?? 0) > 0 ? EXIT.changes : EXIT.ok;
@@ -479,17 +482,18 @@ async function why(rt, inputs, value, io) {
   } catch (e) {
     throw new Error(`why reads the history of the list files with git, and git could not read it here (${e.message}). Run it inside a clone of your repository.`, { cause: e });
   }
-  const { remote, bypass } = gatewayReaders(inputs);
+  const { remote, bypass } = gatewayReaders(inputs, rt.waitScale);
   const report = await explain(target, files, git, remote, bypass);
   rt.print(renderWhy(report));
   return EXIT.ok;
 }
-function gatewayReaders(inputs) {
+function gatewayReaders(inputs, waitScale) {
   const token = inputs["cloudflare-api-token"];
   const accountId = inputs["cloudflare-account-id"];
   if (!token || !accountId) return {};
-  const client = createCloudflareClient({ apiToken: token, baseURL: inputs["cloudflare-api-url"] });
-  const names = { prefix: inputs["list-prefix"], policyName: inputs["policy-name"] };
+  const client = createCloudflareClient({ apiToken: token, baseURL: inputs["cloudflare-api-url"], waitScale });
+  const sleep = scaledSleep(waitScale);
+  const names = { prefix: inputs["list-prefix"], policyName: inputs["policy-name"], sleep };
   let state;
   const read = () => state ??= readRemoteState(client, accountId, names);
   const remote = async (kind, value) => gatewaySighting(await read(), kind, value);
@@ -498,7 +502,7 @@ function gatewayReaders(inputs) {
   const bypass = async (kind, value) => {
     const policyId = await read().then((s) => s.policy?.id, () => void 0);
     const policy = policyId ? { id: policyId, name: names.policyName } : { name: names.policyName };
-    return { days, at: await lastBypassed({ client, accountId, policy }, { kind, value }, days) };
+    return { days, at: await lastBypassed({ client, accountId, policy, sleep }, { kind, value }, days) };
   };
   return { remote, bypass };
 }

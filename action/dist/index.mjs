@@ -7,11 +7,12 @@ import {
   redactor,
   require_tunnel,
   require_undici,
-  runCommand
-} from "./chunks/chunk-KL5DELR3.mjs";
+  runCommand,
+  waitScaleFromEnv
+} from "./chunks/chunk-V6OVVL3G.mjs";
 import {
   __toESM
-} from "./chunks/chunk-OBCUCBP5.mjs";
+} from "./chunks/chunk-Z24T75LN.mjs";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -549,7 +550,8 @@ async function main(env = process.env) {
       },
       setOutput: (name, value) => setOutput(name, redact(value)),
       github: githubContextFromEnv(env),
-      redact
+      redact,
+      waitScale: waitScaleFromEnv(env)
     };
     await runCommand(rt, inputs);
   } catch (e) {

@@ -2,7 +2,7 @@ import { createRequire as __gtbCreateRequire } from 'node:module'; const require
 import {
   Aggregator,
   scanFile
-} from "./chunks/chunk-OBCUCBP5.mjs";
+} from "./chunks/chunk-Z24T75LN.mjs";
 
 // action/src/sources/logpush/worker.ts
 import { parentPort, workerData } from "node:worker_threads";
@@ -20,7 +20,7 @@ if (parentPort !== null && workerData?.gtbLogpush === true) {
     void scanFile(m.file, agg, (n) => {
       bytes += n;
     }).catch(() => "unreadable").then((outcome) => {
-      port.postMessage({ kind: "file", outcome, bytes, records: records() });
+      port.postMessage({ kind: "file", file: m.file, outcome, bytes, records: records() });
     });
   });
 }

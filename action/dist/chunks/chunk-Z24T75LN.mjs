@@ -532,6 +532,12 @@ function statsOnly(acc, only) {
   const kept = new Map([...acc].filter(([dev]) => only.has(dev)));
   return statsOf(kept, /* @__PURE__ */ new Set());
 }
+function latest(m, key, t) {
+  if (key === "") return;
+  const cur = m.get(key);
+  if (cur === void 0) m.set(owned(key), t);
+  else if (t > cur) m.set(key, t);
+}
 var Aggregator = class {
   constructor(rules) {
     this.rules = rules;
@@ -541,6 +547,7 @@ var Aggregator = class {
     this.policyName = rules.policy.name || void 0;
     this.policyId = rules.policy.id?.toLowerCase() || void 0;
     this.hostRules = (rules.exclusions ?? []).filter((r) => r.kind === "host");
+    this.usageFrom = rules.usageDays ? rules.window.to - rules.usageDays * 864e5 : void 0;
   }
   rules;
   hostFailures = /* @__PURE__ */ new Map();
@@ -552,6 +559,7 @@ var Aggregator = class {
   bypassedHosts = /* @__PURE__ */ new Map();
   devices = /* @__PURE__ */ new Map();
   records = { zero_trust_network_sessions: 0, gateway_http: 0, gateway_network: 0 };
+  usage = { hosts: /* @__PURE__ */ new Map(), ips: /* @__PURE__ */ new Map(), first: Infinity, last: -Infinity };
   inWindow = 0;
   malformedLines = 0;
   ports;
@@ -559,9 +567,17 @@ var Aggregator = class {
   to;
   policyName;
   policyId;
+  /** Start of the usage window (epoch ms); undefined when the idle rule is off. */
+  usageFrom;
   hostRules;
   decisions = /* @__PURE__ */ new Map();
   otherSideCapped = 0;
+  /** A `gateway_http` record at `t`, any action: widens the span the usage data covers. */
+  httpSeen(t) {
+    if (this.usageFrom === void 0 || t > this.to) return;
+    if (t < this.usage.first) this.usage.first = t;
+    if (t > this.usage.last) this.usage.last = t;
+  }
   /** Whether an epoch-ms time is inside the window (inclusive at both ends). */
   inside(t) {
     return t >= this.from && t <= this.to;
@@ -626,6 +642,7 @@ var Aggregator = class {
     const t = parseTime(ds === "zero_trust_network_sessions" ? usable(o.SessionStartTime) ? o.SessionStartTime : o.SessionEndTime : o.Datetime);
     if (t === null) return this.malformed();
     this.records[ds]++;
+    if (ds === "gateway_http") this.httpUsage(o, t);
     if (!this.inside(t)) return;
     this.inWindow++;
     if (ds === "zero_trust_network_sessions") this.session(o, t);
@@ -667,21 +684,37 @@ var Aggregator = class {
   }
   http(o, t) {
     const host = keyOf(o.HTTPHost);
-    if (host === "" || typeof o.Action !== "string" || o.Action.toLowerCase() !== "bypass") return;
+    if (host !== "" && this.bypassedByPolicy(o)) this.count(this.bypassedHosts, host, o, t);
+  }
+  /** A request the managed Do Not Inspect policy (by name or id) let through. */
+  bypassedByPolicy(o) {
+    if (typeof o.Action !== "string" || o.Action.toLowerCase() !== "bypass") return false;
     const byName = this.policyName !== void 0 && o.PolicyName === this.policyName;
     const byId = this.policyId !== void 0 && typeof o.PolicyID === "string" && o.PolicyID.toLowerCase() === this.policyId;
-    if (byName || byId) this.count(this.bypassedHosts, host, o, t);
+    return byName || byId;
+  }
+  /** The idle rule's data: the span of gateway_http read, and the last bypass per host and destination IP. */
+  httpUsage(o, t) {
+    if (this.usageFrom === void 0 || t > this.to) return;
+    this.httpSeen(t);
+    if (t < this.usageFrom || !this.bypassedByPolicy(o)) return;
+    latest(this.usage.hosts, keyOf(o.HTTPHost), t);
+    latest(this.usage.ips, keyOf(o.DestinationIP), t);
   }
   /** This aggregator's state, for `merge` in another thread. */
   partial() {
-    const { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped } = this;
-    return { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped };
+    const { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped, usage } = this;
+    return { hostFailures, ipFailures, hostIps, excludedOn, bypassedHosts, devices, records, inWindow, malformedLines, otherSideCapped, usage };
   }
   /** Adds another aggregator's state: counters add, sets unite (distinct counts stay exact). */
   merge(p) {
     mergeAccs(this.hostFailures, p.hostFailures);
     mergeAccs(this.ipFailures, p.ipFailures);
     mergeAccs(this.bypassedHosts, p.bypassedHosts);
+    for (const [k, t] of p.usage.hosts) latest(this.usage.hosts, k, t);
+    for (const [k, t] of p.usage.ips) latest(this.usage.ips, k, t);
+    this.usage.first = Math.min(this.usage.first, p.usage.first);
+    this.usage.last = Math.max(this.usage.last, p.usage.last);
     for (const [host, ips] of p.hostIps) for (const [ip, devs] of ips) this.hostIp(this.hostIps, host, ip, devs);
     for (const [ip, s] of p.excludedOn) for (const h of s) addTo(this.excludedOn, ip, h);
     for (const [id, d] of p.devices) {
@@ -766,8 +799,21 @@ var Aggregator = class {
       ipHosts: this.ipHosts(hostIps),
       bypassedHosts: this.split(this.bypassedHosts, /* @__PURE__ */ new Set(), /* @__PURE__ */ new Map()),
       certless,
+      ...this.usageObservation(),
       stats
     };
+  }
+  /**
+   * The usage the folder shows, over the span its gateway_http records cover: from the idle
+   * window's start if records reach back that far, else from the first one; to the run's end,
+   * unless the newest record is over a day old (a job that stopped must not look like 30
+   * quiet days). No gateway_http record read: no usage, so nothing is called idle.
+   */
+  usageObservation() {
+    const u = this.usage;
+    if (this.usageFrom === void 0 || u.first > u.last) return {};
+    const covers = { from: Math.max(u.first, this.usageFrom), to: this.to - u.last > 864e5 ? u.last : this.to };
+    return { usage: { covers, hosts: new Map(u.hosts), ips: new Map(u.ips) } };
   }
   /** IPs of the failing hostnames, on which a device that is not certificate-less failed. */
   failingHostIps(drop) {
@@ -828,6 +874,7 @@ var V_NULL = 3;
 var SLACK = 40;
 var SNI_SLOTS = 1 << 15;
 var DEVICE_SLOTS = 1 << 14;
+var PROBES = 4;
 var ScanCache = class {
   sniRaw = new Array(SNI_SLOTS);
   // The key of an excluded SNI, '' for one no rule covers.
@@ -1227,13 +1274,12 @@ var LineScanner = class {
     const kind = this.readValue(sni, le);
     if (kind === V_UNSURE) return void 0;
     if (kind !== V_STR) return null;
-    const slot = this.vh & SNI_SLOTS - 1;
-    const cached = this.sniRaw[slot];
-    const len = this.ve - this.vs;
-    if (cached !== void 0 && cached.length === len && this.s.startsWith(cached, this.vs)) {
-      this.sniKey = this.sniKeys[slot];
+    const found = this.probe(this.sniRaw, SNI_SLOTS - 1);
+    if (found >= 0) {
+      this.sniKey = this.sniKeys[found];
       return this.sniKey !== "";
     }
+    const slot = -found - 1;
     const raw = this.s.slice(this.vs, this.ve);
     const key = this.text(true);
     if (key === void 0) return void 0;
@@ -1252,6 +1298,23 @@ var LineScanner = class {
     for (let i = this.vs; i < this.ve; i++) n = n * 10 + (this.s.charCodeAt(i) - 48);
     return n;
   }
+  /**
+   * The slot of `raw` that holds the string value last read, or -(slot + 1) for the slot to
+   * fill: the first empty one among the probes, else the value's home slot (evicted).
+   */
+  probe(raw, mask) {
+    const s = this.s;
+    const vs = this.vs;
+    const len = this.ve - vs;
+    const home = this.vh & mask;
+    for (let i = 0; i < PROBES; i++) {
+      const slot = home + i & mask;
+      const cached = raw[slot];
+      if (cached === void 0) return -slot - 1;
+      if (cached.length === len && s.startsWith(cached, vs)) return slot;
+    }
+    return -home - 1;
+  }
   /** The DeviceAcc of the DeviceID at v; null when there is none; undefined: ask JSON.parse. */
   deviceAt(v, le) {
     if (v === ABSENT) return null;
@@ -1259,9 +1322,9 @@ var LineScanner = class {
     if (kind === V_UNSURE) return void 0;
     if (kind !== V_STR) return null;
     if (this.ve === this.vs) return null;
-    const slot = this.vh & DEVICE_SLOTS - 1;
-    const cached = this.devRaw[slot];
-    if (cached !== void 0 && cached.length === this.ve - this.vs && this.s.startsWith(cached, this.vs)) return this.devAcc[slot];
+    const found = this.probe(this.devRaw, DEVICE_SLOTS - 1);
+    if (found >= 0) return this.devAcc[found];
+    const slot = -found - 1;
     const raw = this.s.slice(this.vs, this.ve);
     const id = this.text();
     if (id === void 0) return void 0;
@@ -1338,6 +1401,7 @@ var LineScanner = class {
       if (t2 === void 0) return this.slow(ls, le);
       if (t2 === null) return agg.malformed();
       agg.records.gateway_http++;
+      agg.httpSeen(t2);
       if (agg.inside(t2)) agg.inWindow++;
       return;
     }
@@ -1360,6 +1424,7 @@ var LineScanner = class {
 
 // action/src/sources/logpush/files.ts
 var CHUNK = 256 * 1024;
+var GUNZIP = { chunkSize: CHUNK, readableHighWaterMark: 4 * CHUNK };
 var NAME_SLACK_MS = 36e5;
 var NAME = /^(\d{8}T\d{6}Z)_(\d{8}T\d{6}Z)_[0-9A-Za-z]+\.log\.gz$/;
 function stampMs(s) {
@@ -1434,7 +1499,7 @@ async function scanFile(file, agg, onBytes) {
   }
   const scanner = new LineScanner(agg);
   const input = createReadStream("", { fd: fh, highWaterMark: CHUNK });
-  const gunzip = createGunzip({ chunkSize: CHUNK });
+  const gunzip = createGunzip(GUNZIP);
   let readFailed = false;
   input.on("data", (c) => onBytes(c.length));
   input.on("error", (err) => {
