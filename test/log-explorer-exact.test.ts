@@ -7,6 +7,7 @@ import { buildCollectPlan } from '../action/src/core/plan.js'
 import type { ExclusionRule, Observations } from '../action/src/core/types.js'
 import { queryLogExplorer, type LogExplorerOptions } from '../action/src/sources/log-explorer/index.js'
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from './emulators/cloudflare.js'
+import { prng } from '../scripts/make-sample.js'
 
 type Row = Record<string, unknown>
 const t = (iso: string): number => Date.parse(iso)
@@ -44,16 +45,6 @@ function plan(obs: Observations, rules: ExclusionRule[] = [], minDevices = 1) {
   return buildCollectPlan({ observations: obs, current: { ips: [], hosts: [] }, rules, expiredRules: [], options: { minSessions: 2, minDevices, maxNewEntries: Infinity, now: WINDOW.to } })
 }
 
-// Deterministic PRNG (mulberry32) so fixtures never drift between runs.
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), 1 | s)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** SQL calls per grouped query kind, told apart by their SELECT list. */
 function countBy(e: CloudflareEmulator, select: RegExp): number {

@@ -8,6 +8,7 @@ import type { Observations } from '../action/src/core/types.js'
 import { lastBypassed, queryLogExplorer, type LogExplorerOptions } from '../action/src/sources/log-explorer/index.js'
 import { ipv4Like } from '../action/src/sources/log-explorer/usage.js'
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from './emulators/cloudflare.js'
+import { prng } from '../scripts/make-sample.js'
 
 type Row = Record<string, unknown>
 const t = (iso: string): number => Date.parse(iso)
@@ -49,16 +50,6 @@ const select = {
 }
 const count = (e: CloudflareEmulator, re: RegExp): number => e.sqlQueries.filter((q) => re.test(q.sql)).length
 
-// Deterministic PRNG (mulberry32) so fixtures never drift between runs.
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), 1 | s)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('Log Explorer usage (issue 10)', () => {
   it('last bypassed request per host and per IP over 30 days, exact past the row cap; other policies, other actions and older requests do not count', async () => {

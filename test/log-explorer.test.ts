@@ -9,6 +9,7 @@ import type { Observations, Stats } from '../action/src/core/types.js'
 import { queryLogExplorer, type LogExplorerOptions } from '../action/src/sources/log-explorer/index.js'
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from './emulators/cloudflare.js'
 import { maskSql } from './emulators/cloudflare-logexplorer.js'
+import { prng } from '../scripts/make-sample.js'
 
 type Row = Record<string, unknown>
 
@@ -40,16 +41,6 @@ function run(e: CloudflareEmulator, client: Cloudflare, extra: Partial<LogExplor
   return Object.assign(p, { lines })
 }
 
-// Deterministic PRNG so fixture sizes and expectations never drift between runs.
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), 1 | s)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Fixture { zt: Row[]; gn: Row[]; gh: Row[] }
 

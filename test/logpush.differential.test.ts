@@ -14,6 +14,7 @@ import { LineScanner, MAX_LINE } from '../action/src/sources/logpush/scan.js'
 import { scanFile } from '../action/src/sources/logpush/files.js'
 import { scanShared, type FileDone } from '../action/src/sources/logpush/threads.js'
 import { parseTime } from '../action/src/sources/logpush/time.js'
+import { prng } from '../scripts/make-sample.js'
 
 const NOW = Date.UTC(2026, 9, 15, 12)
 const WINDOW = { from: NOW - 86_400_000, to: NOW }
@@ -166,15 +167,6 @@ function scan(text: Buffer, sizes: () => number): Observations {
 }
 
 /** A deterministic PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Lines of all three datasets, mostly ordinary, with every hostile case we could think of. */
 function dataset(seed: number, n: number): string[] {
