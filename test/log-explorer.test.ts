@@ -104,7 +104,9 @@ function fixture(opts: { recurring?: boolean } = {}): Fixture {
   ]
   const gh: Row[] = []
   for (let i = 0; i < 5; i++) {
-    gh.push({ Datetime: iso(WINDOW.from + i * HOUR), Action: i === 0 ? 'Bypass' : 'bypass', PolicyName: POLICY, PolicyID: 'pol-1', HTTPHost: i < 3 ? 'Bypassed-1.example' : 'bypassed-2.example', DeviceID: `bd-${i % 2}`, UserID: '', Email: `b${i}@corp.example` })
+    // Destination IPs of bypassed requests: two spellings, none, and one that can never be an IP.
+    const DestinationIP = ['198.51.100.50', '::FFFF:198.51.100.51', '', 'not-an-ip<', '198.51.100.50'][i]
+    gh.push({ Datetime: iso(WINDOW.from + i * HOUR), Action: i === 0 ? 'Bypass' : 'bypass', PolicyName: POLICY, PolicyID: 'pol-1', HTTPHost: i < 3 ? 'Bypassed-1.example' : 'bypassed-2.example', DestinationIP, DeviceID: `bd-${i % 2}`, UserID: '', Email: `b${i}@corp.example` })
   }
   gh.push(
     { Datetime: iso(WINDOW.from + HOUR), Action: 'bypass', PolicyName: 'Other policy', PolicyID: 'pol-2', HTTPHost: 'other-policy.example', DeviceID: 'x', UserID: 'x' },
@@ -198,6 +200,9 @@ function reference(f: Fixture, ports: number[], policyName: string): Omit<Observ
   for (const r of f.gh) {
     if (inWindow(r.Datetime) && str(r.Action).toLowerCase() === 'bypass' && r.PolicyName === policyName && HOST_CLASS.test(str(r.HTTPHost).toLowerCase())) {
       accumulate(bypassed, str(r.HTTPHost).toLowerCase(), r, 'Datetime')
+      // A bypassed request's destination is a "seen with" pair of its hostname.
+      const dip = str(r.DestinationIP).toLowerCase()
+      if (dip !== '' && IP_CLASS.test(dip)) addPair(hostIps, str(r.HTTPHost).toLowerCase(), dip)
     }
   }
   const stats = (m: Map<string, Acc>): Map<string, Stats> => new Map([...m].map(([k, a]) => [k, a.stats()]))

@@ -91,4 +91,13 @@ describe('Logpush usage for the idle rule', () => {
     expect(plan.lifecycle!.idle.removals.map((r) => r.value)).toEqual(['old.pinned.example'])
     expect(plan.next.hosts).toEqual(['app.pinned.example', 'new.pinned.example'])
   })
+
+  it('a bypassed request teaches "Seen with": its destination IP is paired with its hostname (bypass-log rows show it)', async () => {
+    const dev = (o: object, id: string): object => ({ ...o, DeviceID: id, UserID: `user-${id}` })
+    await put('http/a.log.gz', [dev(bypass(0.2, 'cdn.pinned.example', '198.51.100.9'), 'd1'), dev(bypass(0.1, 'cdn.pinned.example', '198.51.100.9'), 'd2'), http(0.1, { HTTPHost: 'cdn.pinned.example', DestinationIP: '192.0.2.66' })])
+    const observations = await read({ window: { from: NOW - DAY, to: NOW } })
+    expect(observations.hostIps.get('cdn.pinned.example')).toEqual(new Set(['198.51.100.9']))
+    const plan = buildCollectPlan({ observations, current: { ips: [], hosts: [] }, rules: [], expiredRules: [], options: { minSessions: 2, minDevices: 1, maxNewEntries: 25, now: NOW } })
+    expect(plan.additions.map((c) => [c.value, c.source, c.otherSide])).toEqual([['cdn.pinned.example', 'bypass-log', ['198.51.100.9']]])
+  })
 })

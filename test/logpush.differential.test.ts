@@ -104,7 +104,12 @@ function reference(lines: string[], rules = RULES): Observations {
       const host = str(r.HTTPHost)
       const byName = r.PolicyName === rules.policy.name
       const byId = typeof r.PolicyID === 'string' && r.PolicyID.toLowerCase() === rules.policy.id.toLowerCase()
-      if (host && typeof r.Action === 'string' && r.Action.toLowerCase() === 'bypass' && (byName || byId)) count(bypassedHosts, host, r, t)
+      if (host && typeof r.Action === 'string' && r.Action.toLowerCase() === 'bypass' && (byName || byId)) {
+        count(bypassedHosts, host, r, t)
+        // The bypassed request's destination IP is a "seen with" pair like a failing session's.
+        const ip = str(r.DestinationIP)
+        if (ip) hostIpHits.push({ host, ip, device: typeof r.DeviceID === 'string' ? r.DeviceID : '' })
+      }
     }
   }
   // Certificate-less: at least 10 failing destinations and at least half the TLS sessions failing.

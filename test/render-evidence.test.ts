@@ -45,7 +45,7 @@ describe('the evidence tables (exact Markdown)', () => {
 
 ### Add hostnames (2)
 
-Strongest evidence first. "Seen with": the IPs a hostname failed on, or the hostnames seen on an IP. Sessions: failing TLS sessions (rows marked *bypass log* count requests the Do Not Inspect policy let through; rows marked *hand-added* were added by hand in the Gateway dashboard, without review or log evidence). Values longer than 40 characters are shortened in the middle (…); the diff and the commit message have them whole.
+Strongest evidence first. "Seen with": the IPs a hostname failed on (or, on a *bypass log* row, was bypassed to), or the hostnames seen on an IP. Sessions: failing TLS sessions (rows marked *bypass log* count requests the Do Not Inspect policy let through; rows marked *hand-added* were added by hand in the Gateway dashboard, without review or log evidence). Values longer than 40 characters are shortened in the middle (…); the diff and the commit message have them whole.
 
 | Hostname | Seen with | Sessions | Devices / users | Seen (UTC) |
 | --- | --- | --- | --- | --- |

@@ -19,13 +19,13 @@ import {
   visible,
   waitScaleFromEnv,
   widestOf
-} from "./chunks/chunk-V6OVVL3G.mjs";
+} from "./chunks/chunk-TONQA5UN.mjs";
 import {
   canonicalHost,
   canonicalIp,
   ipInNetwork,
   ruleCovering
-} from "./chunks/chunk-Z24T75LN.mjs";
+} from "./chunks/chunk-ZTB453P2.mjs";
 
 // action/src/cli.ts
 import { readFileSync } from "node:fs";

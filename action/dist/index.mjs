@@ -9,10 +9,10 @@ import {
   require_undici,
   runCommand,
   waitScaleFromEnv
-} from "./chunks/chunk-V6OVVL3G.mjs";
+} from "./chunks/chunk-TONQA5UN.mjs";
 import {
   __toESM
-} from "./chunks/chunk-Z24T75LN.mjs";
+} from "./chunks/chunk-ZTB453P2.mjs";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";

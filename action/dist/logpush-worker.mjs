@@ -2,7 +2,7 @@ import { createRequire as __gtbCreateRequire } from 'node:module'; const require
 import {
   Aggregator,
   scanFile
-} from "./chunks/chunk-Z24T75LN.mjs";
+} from "./chunks/chunk-ZTB453P2.mjs";
 
 // action/src/sources/logpush/worker.ts
 import { parentPort, workerData } from "node:worker_threads";

@@ -125,7 +125,7 @@ export function ipIntro(cs: Candidate[]): string | undefined {
 
 /** The legend under the first evidence table: what the columns and markers mean. */
 export const EVIDENCE_LEGEND =
-  'Strongest evidence first. "Seen with": the IPs a hostname failed on, or the hostnames seen on an IP. ' +
+  'Strongest evidence first. "Seen with": the IPs a hostname failed on (or, on a *bypass log* row, was bypassed to), or the hostnames seen on an IP. ' +
   'Sessions: failing TLS sessions (rows marked *bypass log* count requests the Do Not Inspect policy let through; ' +
   'rows marked *hand-added* were added by hand in the Gateway dashboard, without review or log evidence). ' +
   `Values longer than ${CELL_VALUE_MAX} characters are shortened in the middle (…); the diff and the commit message have them whole.`

@@ -109,7 +109,8 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
   await countIgnored(ctx, base)
 
   const ipHosts = await readIpHosts(ctx, window, ipRows, o.exclusions ?? [], records)
-  const bypassedHosts = bypassPolicy === undefined ? new Map<string, Stats>() : await readBypassed(ctx, window, bypassPolicy, records)
+  const hostIps = pairMap(pairRows)
+  const bypassedHosts = bypassPolicy === undefined ? new Map<string, Stats>() : await readBypassed(ctx, window, bypassPolicy, records, hostIps)
   // A quiet day: nothing failed. Count every session, so the run shows the real volume read
   // (200 sessions, none failing) and warns only when there was no data at all.
   if (hostRows.length === 0 && ipRows.length === 0 && pairRows.length === 0) records.add('zero_trust_network_sessions', [{ sessions: await checkNotEmpty(ctx, window) }])
@@ -119,7 +120,7 @@ export async function queryLogExplorer(o: LogExplorerOptions): Promise<Observati
     window: { from: window.from, to: window.to },
     hostFailures,
     ipFailures,
-    hostIps: pairMap(pairRows),
+    hostIps,
     ipHosts,
     bypassedHosts,
     certless,
@@ -260,10 +261,19 @@ async function readIpHosts(ctx: Ctx, window: TimeWindow, ipRows: readonly Parsed
   return ipHosts
 }
 
-async function readBypassed(ctx: Ctx, window: TimeWindow, policy: { name?: string; id?: string }, records: Records): Promise<Map<string, Stats>> {
+/**
+ * Hostnames the managed policy bypassed, and the IPs those requests went to (added to the
+ * host/IP pairs, so "Seen with" shows them for a bypass-log row, and an IP candidate shows
+ * the hostnames bypassed on it).
+ */
+async function readBypassed(ctx: Ctx, window: TimeWindow, policy: { name?: string; id?: string }, records: Records, hostIps: Map<string, Set<string>>): Promise<Map<string, Stats>> {
   const rows = await optional(ctx, 'gateway_http', parsed(ctx, { kind: 'bypassed-hosts', window, policy }))
   if (rows === undefined) return new Map()
   records.add('gateway_http', rows)
+  if (rows.length > 0) {
+    const pairs = await optional(ctx, 'gateway_http', parsed(ctx, { kind: 'bypassed-host-ips', window, policy }))
+    addPairs(hostIps, (pairs ?? []).map((r) => r.keys as [string, string]))
+  }
   return statsMap(rows)
 }
 

@@ -180,7 +180,7 @@ export function namesPattern(names: readonly string[]): string {
 }
 
 /** The queries this source runs. */
-export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'guard-ips' | 'bypassed-hosts' | 'devices' | 'count' | 'ignored' | 'usage-hosts' | 'usage-ips' | 'usage-span'
+export type QueryKind = 'host-failures' | 'ip-failures' | 'host-ips' | 'ip-hosts' | 'guard-ips' | 'bypassed-hosts' | 'bypassed-host-ips' | 'devices' | 'count' | 'ignored' | 'usage-hosts' | 'usage-ips' | 'usage-span'
 
 type Failures = { window: TimeWindow; ports: readonly number[]; devices?: DeviceFilter; page?: Page }
 type GatewayIps = 'zero_trust_network_sessions' | 'gateway_network'
@@ -194,6 +194,8 @@ export type QuerySpec =
   | { kind: 'ip-hosts'; dataset: GatewayIps; window: TimeWindow; ips: readonly string[]; page?: Page }
   | { kind: 'guard-ips'; dataset: GatewayIps; window: TimeWindow; names: readonly string[]; page?: Page }
   | { kind: 'bypassed-hosts'; window: TimeWindow; policy: PolicyRef; page?: Page }
+  /** The (HTTPHost, DestinationIP) pairs the managed policy bypassed: "Seen with" of bypass-log rows. */
+  | { kind: 'bypassed-host-ips'; window: TimeWindow; policy: PolicyRef; page?: Page }
   | { kind: 'devices'; window: TimeWindow; ports: readonly number[]; page?: Page }
   | { kind: 'count'; window: TimeWindow }
   | { kind: 'ignored'; window: TimeWindow; ports: readonly number[] }
@@ -304,6 +306,15 @@ export function queryShape(spec: GroupedSpec, time: TimeColumns = DEFAULT_TIME_C
         filters: [...bypassedBy(spec.policy), "httphost <> ''", validHost(HTTP_HOST_KEY.expr)],
         timeColumn: time.gateway_http,
         additive: false
+      }
+    case 'bypassed-host-ips':
+      return {
+        dataset: 'gateway_http',
+        keys: [HTTP_HOST_KEY, DESTINATION_KEY],
+        columns: ['COUNT(*) AS sessions'],
+        filters: [...bypassedBy(spec.policy), "httphost <> ''", validHost(HTTP_HOST_KEY.expr), "destinationip <> ''", validIp(DESTINATION_KEY.expr)],
+        timeColumn: time.gateway_http,
+        additive: true
       }
     case 'usage-hosts':
     case 'usage-ips':

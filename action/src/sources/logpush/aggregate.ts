@@ -371,9 +371,17 @@ export class Aggregator {
     for (const x of devs) d.add(x)
   }
 
+  /**
+   * A request the managed policy bypassed teaches its hostname (a bypass-log candidate) and
+   * the IP it went to: kept with the failing pairs, so "Seen with" shows the bypassed
+   * host's IPs and an IP candidate shows the hostnames bypassed on it.
+   */
   private http(o: Record<string, unknown>, t: number): void {
     const host = keyOf(o.HTTPHost)
-    if (host !== '' && this.bypassedByPolicy(o)) this.count(this.bypassedHosts, host, o, t)
+    if (host === '' || !this.bypassedByPolicy(o)) return
+    this.count(this.bypassedHosts, host, o, t)
+    const ip = keyOf(o.DestinationIP)
+    if (ip !== '') this.hostIp(this.hostIps, host, ip, [nonEmpty(o.DeviceID) ?? ''])
   }
 
   /** A request the managed Do Not Inspect policy (by name or id) let through. */
