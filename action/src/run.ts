@@ -10,13 +10,12 @@ import { findOpenProposal, upsertProposal } from './adapters/pull-request.js'
 import { findRejections } from './adapters/rejections.js'
 import { LIST_FILES } from './commands/files.js'
 import { readRemoteState } from './adapters/gateway.js'
-import { collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort, type RejectionSource } from './commands/collect.js'
+import { certlessThresholds, collect, type CollectResult, type DriftSource, type ObservationSource, type ProposalPort, type RejectionSource } from './commands/collect.js'
 import { driftValues, planSync, type RemoteState } from './core/sync-plan.js'
 import { gitPort } from './adapters/git.js'
 import { listedSinceSource } from './adapters/listed-since.js'
 import { sync, type AppliedCommentPort, type SyncResult } from './commands/sync.js'
 import { upsertAppliedComment } from './adapters/applied-comment.js'
-import type { CertlessThresholds } from './core/devices.js'
 import type { Inputs } from './inputs.js'
 import { scaledSleep, type Runtime } from './runtime.js'
 import { queryLogExplorer } from './sources/log-explorer/index.js'
@@ -113,10 +112,6 @@ function appliedCommentPort(rt: Runtime, inputs: Inputs): AppliedCommentPort | u
       rt.log.info(`Pull request #${r.pull}: sync comment ${r.action}.`)
     }
   }
-}
-
-function certlessThresholds(inputs: Inputs): CertlessThresholds {
-  return { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }
 }
 
 function resolvePath(cwd: string, p: string): string {

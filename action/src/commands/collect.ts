@@ -10,6 +10,7 @@ import { buildCollectPlan, type CollectInput } from '../core/plan.js'
 import { carriedFromCommit, type BotCommitContent } from '../core/carried.js'
 import { renderCommitMessage, renderPrBody, renderPrTitle, renderSummary, renderText, type SummaryContext } from '../core/render/collect.js'
 import type { Candidate, CollectPlan, ExclusionRule, ListedSince, Observations, Rejection } from '../core/types.js'
+import type { CertlessThresholds } from '../core/devices.js'
 import { formatListFile } from '../core/listfile.js'
 import type { Inputs } from '../inputs.js'
 import type { Runtime } from '../runtime.js'
@@ -71,6 +72,11 @@ export type ListedSinceSource = (listed: { ips: string[]; hosts: string[] }) => 
 /** Values reviewers rejected, from the closed and merged proposal PRs and the bot's own commits (never editable text). */
 export type RejectionSource = () => Promise<Rejection[]>
 
+/** The inputs `certless-min-destinations` and `certless-min-failed-percent`, as the sources and the planner take them. */
+export function certlessThresholds(inputs: Inputs): CertlessThresholds {
+  return { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }
+}
+
 export async function collect(
   rt: Runtime,
   inputs: Inputs,
@@ -105,7 +111,7 @@ export async function collect(
     options: { minSessions: inputs['min-sessions'], minDevices: inputs['min-devices'], maxNewEntries: inputs['max-new-entries'], now: to, widest: widestOf(inputs) },
     carried: { additions: carried },
     imports,
-    certlessRule: { thresholds: { minDestinations: inputs['certless-min-destinations'], minFailedPercent: inputs['certless-min-failed-percent'] }, ports: inputs.ports },
+    certlessRule: { thresholds: certlessThresholds(inputs), ports: inputs.ports },
     ...(await lifecycleOf(rt, inputs, deps, current))
   })
   for (const w of plan.warnings) rt.log.warning(w)
