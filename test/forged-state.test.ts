@@ -4,45 +4,23 @@
 // the values its list files add, with the evidence its message states, and only when
 // GitHub vouches that the bot wrote it. Runs are in-process (`runCommand`), against the
 // Cloudflare and GitHub emulators, through the real SDK and Octokit.
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { describe, expect, it, type TestContext } from 'vitest'
-import { createGitHubClient } from '../action/src/adapters/github.js'
 import { COMMIT_TRAILER } from '../action/src/adapters/pull-request.js'
-import { startCloudflareEmulator } from './emulators/cloudflare.js'
-import { NO_WAITS, startGitHubEmulator } from './emulators/github.js'
 import { failingSessions } from './harness/log-rows.js'
-import { runCaptured, testRuntime } from './harness/runtime.js'
+import { BRANCH, proposalWorld } from './harness/proposal-world.js'
 
-const ACCOUNT = 'fedcba9876543210fedcba9876543210'
-const BRANCH = 'gateway-tls-bypass/proposals'
 const NOW = Date.now()
-const repoFile = (p: string): string => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8')
 const PINNED = failingSessions('api.pinnedbank.example', '192.0.2.10', [1, 2], NOW)
 const LATER = failingSessions('telemetry.vendor-app.example', '192.0.2.44', [3, 4], NOW)
 const FORGED = ['45.0.0.0/8', '45.1.2.3', 'forged.example']
 const HUGE = 'sessions=48213 devices=1890 users=1890 first=2026-01-01T00:00Z last=2026-06-01T00:00Z'
 
 async function setup(ctx: TestContext) {
-  const cf = await startCloudflareEmulator({ accountId: ACCOUNT })
+  const { cf, gh, git, person, openPull, runCollect } = await proposalWorld(ctx)
   await cf.setLogRows('zero_trust_network_sessions', PINNED)
-  const gh = await startGitHubEmulator({
-    files: { 'lists/ips.txt': repoFile('lists/ips.txt'), 'lists/hosts.txt': repoFile('lists/hosts.txt'), 'exclusions.yaml': repoFile('exclusions.yaml') }
-  })
-  ctx.onTestFinished(async () => {
-    await cf.close()
-    await gh.close()
-  })
-  const git = (...args: string[]): string => execFileSync('git', ['--git-dir', gh.bareRepo, ...args]).toString().trim()
-  // A person with write access, using the API like any client.
-  const person = createGitHubClient({ token: gh.token, baseUrl: gh.url, retries: 0, pacing: false })
-  const openPull = () => gh.pulls.find((p) => p.state === 'open')
 
   async function collect() {
-    const files: Record<string, string> = {}
-    for (const p of ['lists/ips.txt', 'lists/hosts.txt', 'exclusions.yaml']) files[p] = (await gh.readFile(gh.defaultBranch, p))!
-    const rt = await testRuntime({ files, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch), timing: NO_WAITS } })
-    const o = await runCaptured(rt, { 'command': 'collect', 'cloudflare-account-id': ACCOUNT, 'cloudflare-api-token': cf.token, 'cloudflare-api-url': cf.url, 'github-token': gh.token })
+    const o = await runCollect()
     if (o.error) throw new Error(`collect failed: ${o.error.message}\n${o.text}`)
     return o
   }

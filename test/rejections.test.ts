@@ -2,17 +2,14 @@
 // proposal PRs and the bot's own commits on them, never from the PR title, body or comments.
 // The pure part is a table; the rest runs collect in-process (`runCommand`) against the
 // Cloudflare and GitHub emulators through the real SDK and Octokit.
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { describe, expect, it, type TestContext } from 'vitest'
 import { createGitHubClient } from '../action/src/adapters/github.js'
 import { COMMIT_TRAILER } from '../action/src/adapters/pull-request.js'
 import { findRejections } from '../action/src/adapters/rejections.js'
 import { rejectedByPull } from '../action/src/core/rejected-proposals.js'
-import { startCloudflareEmulator } from './emulators/cloudflare.js'
 import { NO_WAITS, startGitHubEmulator } from './emulators/github.js'
 import { failingSessions } from './harness/log-rows.js'
-import { runCaptured, testRuntime } from './harness/runtime.js'
+import { BRANCH, proposalWorld } from './harness/proposal-world.js'
 
 const DAY = 86_400_000
 const EVIDENCE = 'tls-error sessions=4 devices=2 users=2 first=2026-11-15T10:00Z last=2026-11-15T12:00Z'
@@ -37,34 +34,18 @@ describe('rejectedByPull', () => {
   })
 })
 
-const ACCOUNT = 'fedcba9876543210fedcba9876543210'
-const BRANCH = 'gateway-tls-bypass/proposals'
-const repoFile = (p: string): string => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8')
 const BANK = 'api.pinnedbank.example'
 const VENDOR = 'telemetry.vendor-app.example'
 const rows = (at: number, hosts = [BANK, VENDOR]) => hosts.flatMap((h, i) => failingSessions(h, `192.0.2.${10 + i}`, [1 + 2 * i, 2 + 2 * i], at))
 
 async function setup(ctx: TestContext) {
-  const cf = await startCloudflareEmulator({ accountId: ACCOUNT })
-  const gh = await startGitHubEmulator({
-    files: { 'lists/ips.txt': repoFile('lists/ips.txt'), 'lists/hosts.txt': repoFile('lists/hosts.txt'), 'exclusions.yaml': repoFile('exclusions.yaml') }
-  })
-  ctx.onTestFinished(async () => {
-    await cf.close()
-    await gh.close()
-  })
-  const git = (...args: string[]): string => execFileSync('git', ['--git-dir', gh.bareRepo, ...args]).toString().trim()
-  const person = createGitHubClient({ token: gh.token, baseUrl: gh.url, retries: 0, pacing: false })
-  const openPull = () => gh.pulls.find((p) => p.state === 'open')
+  const { cf, gh, git, person, openPull, runCollect } = await proposalWorld(ctx)
 
   /** A collect run at `now` (default: the real clock, which the emulator's dates follow) on logs at that time. */
   async function collect(o: { now?: number; hosts?: string[]; extra?: Record<string, string> } = {}) {
     const now = o.now ?? Date.now()
     await cf.setLogRows('zero_trust_network_sessions', rows(now, o.hosts))
-    const files: Record<string, string> = {}
-    for (const p of ['lists/ips.txt', 'lists/hosts.txt', 'exclusions.yaml']) files[p] = (await gh.readFile(gh.defaultBranch, p))!
-    const rt = await testRuntime({ files, now, github: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, sha: git('rev-parse', gh.defaultBranch), timing: NO_WAITS } })
-    const r = await runCaptured(rt, { 'command': 'collect', 'cloudflare-account-id': ACCOUNT, 'cloudflare-api-token': cf.token, 'cloudflare-api-url': cf.url, 'github-token': gh.token, ...o.extra })
+    const r = await runCollect({ now, ...(o.extra ? { extra: o.extra } : {}) })
     if (r.error || !r.result || r.result.command !== 'collect') throw new Error(`collect failed: ${r.error?.message}\n${r.text}`)
     const plan = r.result.result.plan
     return { ...r, plan, added: plan.additions.map((c) => c.value).sort(), rejected: (plan.lifecycle?.rejected ?? []).map((x) => `${x.candidate.value} #${x.pr}`).sort() }

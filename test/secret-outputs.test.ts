@@ -19,7 +19,7 @@ import { escapeHtml, escapeMarkdown } from '../action/src/core/render/escape.js'
 import { redactor } from '../action/src/runtime.js'
 import { startCloudflareEmulator, type CloudflareEmulator } from './emulators/cloudflare.js'
 import { startGitHubEmulator, type GitHubEmulator } from './emulators/github.js'
-import { actionDefaults, parseOutputFile } from './harness/run-action.js'
+import { actionDefaults, parseOutputFile, runNode } from './harness/run-action.js'
 import { failingSessions } from './harness/log-rows.js'
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url))
@@ -170,15 +170,7 @@ async function runActionFromSource(inputs: Record<string, string>): Promise<Run>
   }
   for (const [name, value] of Object.entries({ ...(await actionDefaults(GH_TOKEN)), ...inputs })) env[`INPUT_${name.toUpperCase()}`] = value
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-  const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'action/src/index.ts')], { cwd: ws, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (c) => resolve(c ?? 1))
-  })
+  const { code, stdout, stderr } = await runNode(['--import', tsx, join(repoRoot, 'action/src/index.ts')], { cwd: ws, env })
   return { code, stdout, stderr, outputs: parseOutputFile(await readFile(outputFile, 'utf8')), summary: await readFile(summaryFile, 'utf8') }
 }
 

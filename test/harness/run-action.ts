@@ -45,6 +45,20 @@ export async function actionDefaults(token: string): Promise<Record<string, stri
 }
 
 /** Parses the `name<<delimiter` blocks `@actions/core` writes to `GITHUB_OUTPUT`. */
+/** Runs `node ...args` to its end, with everything it printed. */
+export async function runNode(args: string[], o: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (c) => resolve(c ?? 1))
+  })
+  return { code, stdout, stderr }
+}
+
 export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   const lines = text.split('\n')
@@ -85,15 +99,7 @@ export async function runActionBundle(o: ActionRunOptions): Promise<ActionRun> {
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
 
-  const child = spawn(process.execPath, [join(actionDir, 'dist', 'index.mjs')], { cwd: o.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (c) => resolve(c ?? 1))
-  })
+  const { code, stdout, stderr } = await runNode([join(actionDir, 'dist', 'index.mjs')], { cwd: o.workspace, env })
   return {
     code,
     stdout,
