@@ -19,7 +19,7 @@ import {
   visible,
   waitScaleFromEnv,
   widestOf
-} from "./chunks/chunk-TONQA5UN.mjs";
+} from "./chunks/chunk-OJ7SK7X6.mjs";
 import {
   canonicalHost,
   canonicalIp,
