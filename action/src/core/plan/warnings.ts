@@ -11,17 +11,11 @@ export interface CarriedDrops {
 }
 
 function emptyWindow(stats: Observations['stats']): string[] {
-  // Log Explorer's `records` are only the sessions its failure queries matched: a quiet day
-  // reads 0. The source counts every session itself when nothing failed, and warns then.
+  // Log Explorer judges an empty window itself: when nothing failed it counts every session
+  // of the window and warns, with the window, only when there were none.
   if (stats.source === 'log-explorer') return []
   const records = Object.values(stats.records).reduce((n: number, x) => n + num(x), 0)
-  if (records === 0) {
-    return [
-      stats.source === 'logpush'
-        ? 'no records in the window — is the dataset enabled / is Logpush writing to the bucket?'
-        : 'no records in the window — is the dataset enabled / is Log Explorer ingesting it?'
-    ]
-  }
+  if (records === 0) return ['no records in the window — is the dataset enabled / is Logpush writing to the bucket?']
   if (stats.inWindow === 0) return [`${plural(records, 'record was', 'records were')} read but none is inside the lookback window`]
   return []
 }
