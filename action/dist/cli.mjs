@@ -19,7 +19,7 @@ import {
   visible,
   waitScaleFromEnv,
   widestOf
-} from "./chunks/chunk-OJ7SK7X6.mjs";
+} from "./chunks/chunk-3C4UYSDD.mjs";
 import {
   canonicalHost,
   canonicalIp,

@@ -9,7 +9,7 @@ import {
   require_undici,
   runCommand,
   waitScaleFromEnv
-} from "./chunks/chunk-OJ7SK7X6.mjs";
+} from "./chunks/chunk-3C4UYSDD.mjs";
 import {
   __toESM
 } from "./chunks/chunk-ZTB453P2.mjs";
